@@ -56,10 +56,15 @@ try {
   writeFileSync(path.join(tmp, 'q.npy'), encodeNpy(tensor(Q, [M, D])));
   writeFileSync(path.join(tmp, 'r.npy'), encodeNpy(tensor(R, [N, D])));
   const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'knn_baselines.py');
+  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be pinned on this workplace's machines for old OpenBLAS builds; they
+  // slow a current OpenBLAS, so the baselines run without them (both together, in the baseline process only).
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
   for (const py of [...new Set([process.env.PYTHON ?? 'python3', '/usr/bin/python3'])]) {
-    const probe = spawnSync(py, ['-c', 'import numpy'], { encoding: 'utf8' });
+    const probe = spawnSync(py, ['-c', 'import numpy'], { encoding: 'utf8', env });
     if (probe.status !== 0) continue;
-    const out = execFileSync(py, [script, tmp, String(K)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const out = execFileSync(py, [script, tmp, String(K)], { encoding: 'utf8', maxBuffer: 1 << 26, env });
     for (const line of out.trim().split('\n')) {
       const r = JSON.parse(line);
       if (r.skipped) console.log(`${r.name} (${py}): not installed`);

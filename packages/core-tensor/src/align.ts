@@ -62,10 +62,10 @@ export function estimateSimilarity(
   const s = points('src', src);
   const d = points('dst', dst, s.length / 2);
   const n = s.length / 2;
-  let msx = 0,
-    msy = 0,
-    mdx = 0,
-    mdy = 0;
+  let msx = 0;
+  let msy = 0;
+  let mdx = 0;
+  let mdy = 0;
   for (let i = 0; i < n; i++) {
     msx += s[2 * i];
     msy += s[2 * i + 1];
@@ -78,9 +78,9 @@ export function estimateSimilarity(
   mdy /= n;
   // with demeaned x (src) and y (dst): the best rotation angle is atan2(Σ x×y, Σ x·y) and the scale
   // |(Σ x·y, Σ x×y)| / Σ|x|², i.e. Umeyama's R·c with the reflection-free sign correction.
-  let sxx = 0,
-    dot = 0,
-    cross = 0;
+  let sxx = 0;
+  let dot = 0;
+  let cross = 0;
   for (let i = 0; i < n; i++) {
     const xs = s[2 * i] - msx;
     const ys = s[2 * i + 1] - msy;

@@ -375,7 +375,10 @@ export interface EncodePngOptions {
   filter?: 0 | 1 | 2 | 3 | 4 | 'adaptive';
 }
 
-/** Applies PNG filter `f` to the row at `cur` (previous row at `prev`, or -1) into `dst`. */
+/**
+ * Applies PNG filter `f` to the `n` bytes at `cur` (previous row at `prev`, or -1 for the first row) into `dst`.
+ * Uint8Array stores wrap modulo 256, which is the filter arithmetic.
+ */
 function filterRow(
   src: Uint8Array,
   cur: number,
@@ -385,16 +388,33 @@ function filterRow(
   f: number,
   dst: Uint8Array,
 ): void {
-  for (let i = 0; i < n; i++) {
-    const x = src[cur + i];
-    const a = i >= bpp ? src[cur + i - bpp] : 0;
-    const b = prev >= 0 ? src[prev + i] : 0;
-    let pred = 0;
-    if (f === 1) pred = a;
-    else if (f === 2) pred = b;
-    else if (f === 3) pred = (a + b) >> 1;
-    else if (f === 4) pred = paeth(a, b, i >= bpp && prev >= 0 ? src[prev + i - bpp] : 0);
-    dst[i] = (x - pred) & 0xff;
+  const k = Math.min(bpp, n);
+  if (f === 0 || (prev < 0 && f === 2)) {
+    for (let i = 0; i < n; i++) dst[i] = src[cur + i];
+  } else if (f === 1) {
+    for (let i = 0; i < k; i++) dst[i] = src[cur + i];
+    for (let i = k; i < n; i++) dst[i] = src[cur + i] - src[cur + i - bpp];
+  } else if (f === 2) {
+    for (let i = 0; i < n; i++) dst[i] = src[cur + i] - src[prev + i];
+  } else if (prev < 0) {
+    // first row: average and Paeth predict from the left neighbour only (halved for average)
+    for (let i = 0; i < k; i++) dst[i] = src[cur + i];
+    if (f === 3) for (let i = k; i < n; i++) dst[i] = src[cur + i] - (src[cur + i - bpp] >> 1);
+    else for (let i = k; i < n; i++) dst[i] = src[cur + i] - src[cur + i - bpp];
+  } else if (f === 3) {
+    for (let i = 0; i < k; i++) dst[i] = src[cur + i] - (src[prev + i] >> 1);
+    for (let i = k; i < n; i++) dst[i] = src[cur + i] - ((src[cur + i - bpp] + src[prev + i]) >> 1);
+  } else {
+    for (let i = 0; i < k; i++) dst[i] = src[cur + i] - src[prev + i];
+    for (let i = k; i < n; i++) {
+      const a = src[cur + i - bpp];
+      const b = src[prev + i];
+      const c = src[prev + i - bpp];
+      const pa = Math.abs(b - c);
+      const pb = Math.abs(a - c);
+      const pc = Math.abs(a + b - 2 * c);
+      dst[i] = src[cur + i] - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+    }
   }
 }
 

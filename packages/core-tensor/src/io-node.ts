@@ -84,7 +84,11 @@ export async function readNpz(path: string): Promise<Record<string, Tensor>> {
 }
 
 /** Writes `{ name: tensor }` as a `.npz` archive (stored, or deflated with `compress: true`), atomically. */
-export async function writeNpz(path: string, arrays: Record<string, Tensor>, options: EncodeNpzOptions = {}): Promise<void> {
+export async function writeNpz(
+  path: string,
+  arrays: Record<string, Tensor>,
+  options: EncodeNpzOptions = {},
+): Promise<void> {
   checkPath(path);
   await writeFileAtomic(path, encodeNpz(arrays, options));
 }

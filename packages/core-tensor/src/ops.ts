@@ -9,7 +9,7 @@
 import { InvalidArgumentError, ShapeError } from './errors.js';
 import { GraphBuilder, attr } from './onnx/graph.js';
 import { createSession, type Session } from './session.js';
-import type { ConcreteDevice, Device, DeviceOptions } from './runtime.js';
+import { parseDevice, type ConcreteDevice, type Device, type DeviceOptions } from './runtime.js';
 import { assertFinite, asMatrix, tensor, type NdArrayLike, type Tensor } from './tensor.js';
 import type { DeviceAttempt } from './errors.js';
 
@@ -90,8 +90,8 @@ export class OpGraphs {
 
   /** Creates the op-graph set. Devices are resolved (and 'auto' probed) when the first graph is compiled. */
   static async create(options: OpGraphOptions = {}): Promise<OpGraphs> {
-    const ops = new OpGraphs(options);
-    return ops;
+    parseDevice(options.device ?? 'auto'); // an unknown device fails here, not at the first large input
+    return new OpGraphs(options);
   }
 
   /** The device the graphs run on (undefined until the first graph is compiled). */

@@ -186,7 +186,9 @@ function spots(width: number, height: number, pts: ArrayLike<number>): Image {
 
 /** Intensity-weighted centroid (above the background) within `r` pixels of (cx, cy). */
 function centroid(img: Image, cx: number, cy: number, r = 5): [number, number] {
-  let sw = 0, sx = 0, sy = 0; // prettier-ignore
+  let sw = 0;
+  let sx = 0;
+  let sy = 0;
   for (let y = Math.round(cy) - r; y <= Math.round(cy) + r; y++)
     for (let x = Math.round(cx) - r; x <= Math.round(cx) + r; x++) {
       if (x < 0 || y < 0 || x >= img.width || y >= img.height) continue;
