@@ -22,7 +22,9 @@ for (const p of pkgs) {
   passed += s.passed;
   failed += s.failed + s.suitesFailed;
   skipped += s.skipped;
-  rows.push(`  ${s.package.padEnd(34)} ${String(s.passed).padStart(4)} passed, ${s.failed} failed${s.suitesFailed ? `, ${s.suitesFailed} suites failed to run` : ''}`);
+  rows.push(
+    `  ${s.package.padEnd(34)} ${String(s.passed).padStart(4)} passed, ${s.failed} failed${s.suitesFailed ? `, ${s.suitesFailed} suites failed to run` : ''}`,
+  );
 }
 console.log('\nTest summary:');
 console.log(rows.join('\n'));

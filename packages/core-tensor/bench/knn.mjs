@@ -43,7 +43,9 @@ const graph = await timeIt(() => ops.knn(tensor(Q, [M, D]), tensor(R, [N, D]), {
 results.push({ name: `op-graph (ORT ${ops.device})`, queries: M, seconds: graph.s, qps: M / graph.s });
 
 // 2. typed-array loop, on a subset of queries (it is O(M·N·D) and slow); throughput extrapolates linearly
-const js = await timeIt(() => ops.knn(tensor(Q.subarray(0, jsQueries * D), [jsQueries, D]), tensor(R, [N, D]), { k: K, backend: 'js' }));
+const js = await timeIt(() =>
+  ops.knn(tensor(Q.subarray(0, jsQueries * D), [jsQueries, D]), tensor(R, [N, D]), { k: K, backend: 'js' }),
+);
 results.push({ name: 'typed-array loop', queries: jsQueries, seconds: js.s, qps: jsQueries / js.s });
 // agreement on the subset
 let agree = 0;
@@ -71,7 +73,13 @@ try {
       else if (!results.some((x) => x.name === r.name)) {
         let same = 0;
         for (let i = 0; i < r.check.length; i++) same += r.check[i] === graph.out.indices[i] ? 1 : 0;
-        results.push({ name: `${r.name} [${py}]`, queries: M, seconds: r.seconds, qps: M / r.seconds, agreement: same / r.check.length });
+        results.push({
+          name: `${r.name} [${py}]`,
+          queries: M,
+          seconds: r.seconds,
+          qps: M / r.seconds,
+          agreement: same / r.check.length,
+        });
       }
     }
   }
@@ -84,7 +92,10 @@ const best = results.filter((r) => !r.name.startsWith('op-graph')).reduce((a, b)
 console.log('\n| method | queries timed | seconds | queries/s | op-graph speed-up |');
 console.log('|---|---:|---:|---:|---:|');
 for (const r of results)
-  console.log(`| ${r.name} | ${r.queries} | ${r.seconds.toFixed(3)} | ${r.qps.toFixed(1)} | ${(results[0].qps / r.qps).toFixed(2)}× |`);
+  console.log(
+    `| ${r.name} | ${r.queries} | ${r.seconds.toFixed(3)} | ${r.qps.toFixed(1)} | ${(results[0].qps / r.qps).toFixed(2)}× |`,
+  );
 const ratio = best.qps / results[0].qps;
 console.log(`\nbest baseline: ${best.name}; op-graph time / best baseline time = ${ratio.toFixed(2)} (target <= 1.5)`);
-if (args.json) writeFileSync(args.json, JSON.stringify({ machine, M, N, D, K, device, results, ratioToBest: ratio }, null, 2));
+if (args.json)
+  writeFileSync(args.json, JSON.stringify({ machine, M, N, D, K, device, results, ratioToBest: ratio }, null, 2));

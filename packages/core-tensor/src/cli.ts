@@ -120,7 +120,9 @@ async function main(argv: string[]): Promise<number> {
           l.map((v) => `  ${v.name}: ${v.dtype} [${(v.shape ?? []).map((d) => d ?? '?').join(', ')}]`).join('\n');
         console.log(
           [
-            `${file}: IR ${summary.irVersion}, opsets ${Object.entries(summary.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}, producer ${summary.producerName || '?'}`,
+            `${file}: IR ${summary.irVersion}, opsets ${Object.entries(summary.opsets)
+              .map(([d, v]) => `${d} ${v}`)
+              .join(', ')}, producer ${summary.producerName || '?'}`,
             `inputs:\n${io(summary.inputs)}`,
             `outputs:\n${io(summary.outputs)}`,
             `${summary.nodes} nodes, ${summary.initializers} initializers; ops: ${summary.opTypes.join(' ')}`,
@@ -150,8 +152,19 @@ async function main(argv: string[]): Promise<number> {
           distances: tensor(res.distances, res.shape),
           indices: tensor(res.indices, res.shape),
         });
-        const report = { out, queries: res.shape[0], k: res.shape[1], backend: res.backend, device: ops.device ?? 'cpu (typed-array loop)', ms };
-        console.log(values.json ? JSON.stringify(report) : `wrote ${out}: ${report.queries}×${report.k} neighbours on ${report.device} in ${ms} ms`);
+        const report = {
+          out,
+          queries: res.shape[0],
+          k: res.shape[1],
+          backend: res.backend,
+          device: ops.device ?? 'cpu (typed-array loop)',
+          ms,
+        };
+        console.log(
+          values.json
+            ? JSON.stringify(report)
+            : `wrote ${out}: ${report.queries}×${report.k} neighbours on ${report.device} in ${ms} ms`,
+        );
       } finally {
         await ops.dispose();
       }
@@ -167,7 +180,11 @@ async function main(argv: string[]): Promise<number> {
         version: values.version ?? '1.0.0',
         task: need(values, 'task'),
         file: path.basename(file),
-        provenance: { source: need(values, 'source'), license: need(values, 'license'), createdAt: new Date().toISOString() },
+        provenance: {
+          source: need(values, 'source'),
+          license: need(values, 'license'),
+          createdAt: new Date().toISOString(),
+        },
       });
       const dest = values.out ?? cardPathFor(file);
       await writeFileAtomic(dest, new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n'));

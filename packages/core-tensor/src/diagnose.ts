@@ -46,7 +46,8 @@ function checkGraph(): Uint8Array {
 /** Checks every device of this platform. Never throws for a failing device: it records why. */
 export async function diagnose(): Promise<Diagnosis> {
   const rt = getRuntime();
-  const proc = (globalThis as { process?: { versions?: Record<string, string>; platform?: string; arch?: string } }).process;
+  const proc = (globalThis as { process?: { versions?: Record<string, string>; platform?: string; arch?: string } })
+    .process;
   const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
   const runtimes: Record<string, string | null> = {};
   const bytes = checkGraph();
@@ -68,7 +69,11 @@ export async function diagnose(): Promise<Diagnosis> {
     }
     const t0 = Date.now();
     try {
-      const s = await createSession(bytes, { device, name: `diagnose(${device})`, sessionOptions: { logSeverityLevel: 4 } });
+      const s = await createSession(bytes, {
+        device,
+        name: `diagnose(${device})`,
+        sessionOptions: { logSeverityLevel: 4 },
+      });
       const out = (await s.run({ a, b })).y.data as Float32Array;
       await s.dispose();
       check.ms = Date.now() - t0;
@@ -100,8 +105,8 @@ export function formatDiagnosis(d: Diagnosis): string {
     `platform: ${d.platform} (${d.os}/${d.arch}${d.node ? `, Node ${d.node}` : ''})`,
     ...Object.entries(d.runtimes).map(([k, v]) => `${k}: ${v ?? 'not installed'}`),
     'devices:',
-    ...d.devices.map(
-      (c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.device.padEnd(7)} ${c.ok ? `${c.ms} ms` : c.reason ?? ''}`.trimEnd(),
+    ...d.devices.map((c) =>
+      `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.device.padEnd(7)} ${c.ok ? `${c.ms} ms` : (c.reason ?? '')}`.trimEnd(),
     ),
     `device 'auto' picks: ${d.autoDevice ?? 'nothing (no device works)'}`,
   ];

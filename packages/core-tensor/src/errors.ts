@@ -96,7 +96,11 @@ export class NonFiniteError extends TrustVisionError {
 export class FileNotFoundError extends TrustVisionError {
   readonly path: string;
   constructor(param: string, path: string) {
-    super('E_FILE_NOT_FOUND', `'${param}': no such file: ${path}`, { param, value: path, expected: 'an existing file' });
+    super('E_FILE_NOT_FOUND', `'${param}': no such file: ${path}`, {
+      param,
+      value: path,
+      expected: 'an existing file',
+    });
     this.path = path;
   }
 }
@@ -194,7 +198,8 @@ export class DisposedError extends TrustVisionError {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 80 ? JSON.stringify(value.slice(0, 77) + '...') : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 80 ? JSON.stringify(value.slice(0, 77) + '...') : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (ArrayBuffer.isView(value)) {
     const ctor = (value as object).constructor?.name ?? 'TypedArray';

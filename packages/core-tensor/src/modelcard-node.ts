@@ -3,7 +3,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { FileNotFoundError, TrustVisionError } from './errors.js';
-import { cardPathFor, checkModelAgainstCard, checkSessionAgainstCard, parseModelCard, type ModelCard } from './modelcard.js';
+import {
+  cardPathFor,
+  checkModelAgainstCard,
+  checkSessionAgainstCard,
+  parseModelCard,
+  type ModelCard,
+} from './modelcard.js';
 import { createSession, type CreateSessionOptions, type Feeds, type RunOptions, type Session } from './session.js';
 import type { Tensor } from './tensor.js';
 
@@ -28,7 +34,11 @@ async function readOrThrow(param: string, path: string): Promise<Uint8Array> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new FileNotFoundError(param, path);
-    throw new TrustVisionError('E_IO', `cannot read ${path}: ${(e as Error).message}`, { param, value: path, cause: e });
+    throw new TrustVisionError('E_IO', `cannot read ${path}: ${(e as Error).message}`, {
+      param,
+      value: path,
+      cause: e,
+    });
   }
 }
 

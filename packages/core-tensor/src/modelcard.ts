@@ -62,7 +62,8 @@ export function validateModelCard(card: unknown): ModelCard {
   if (!isObj(card)) throw new ModelCardError('card', card, 'a JSON object');
   if (card.schema !== MODEL_CARD_SCHEMA) throw new ModelCardError('schema', card.schema, `'${MODEL_CARD_SCHEMA}'`);
   for (const key of ['name', 'version', 'task', 'file'] as const)
-    if (typeof card[key] !== 'string' || card[key] === '') throw new ModelCardError(key, card[key], 'a non-empty string');
+    if (typeof card[key] !== 'string' || card[key] === '')
+      throw new ModelCardError(key, card[key], 'a non-empty string');
   if (typeof card.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(card.sha256))
     throw new ModelCardError('sha256', card.sha256, '64 lower-case hex digits');
   for (const side of ['inputs', 'outputs'] as const) {
@@ -71,9 +72,13 @@ export function validateModelCard(card: unknown): ModelCard {
     list.forEach((io: unknown, i) => {
       const at = `${side}[${i}]`;
       if (!isObj(io)) throw new ModelCardError(at, io, 'an object');
-      if (typeof io.name !== 'string' || !io.name) throw new ModelCardError(`${at}.name`, io.name, 'a non-empty string');
+      if (typeof io.name !== 'string' || !io.name)
+        throw new ModelCardError(`${at}.name`, io.name, 'a non-empty string');
       if (!isDType(io.dtype)) throw new ModelCardError(`${at}.dtype`, io.dtype, 'a dtype such as float32');
-      if (!Array.isArray(io.shape) || !io.shape.every((d) => (Number.isInteger(d) && (d as number) >= 0) || (typeof d === 'string' && d)))
+      if (
+        !Array.isArray(io.shape) ||
+        !io.shape.every((d) => (Number.isInteger(d) && (d as number) >= 0) || (typeof d === 'string' && d))
+      )
         throw new ModelCardError(`${at}.shape`, io.shape, 'an array of non-negative integers and dimension names');
       if (io.range !== undefined) {
         const r = io.range;
@@ -111,7 +116,11 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /** Checks model bytes against a card: sha256 and declared I/O. */
-export async function checkModelAgainstCard(bytes: Uint8Array, card: ModelCard, source = card.file): Promise<ModelSummary> {
+export async function checkModelAgainstCard(
+  bytes: Uint8Array,
+  card: ModelCard,
+  source = card.file,
+): Promise<ModelSummary> {
   const hash = await sha256Hex(bytes);
   if (hash !== card.sha256)
     throw new ModelCardError('sha256', hash, card.sha256, `${source} is not the file this card describes`);
@@ -136,17 +145,26 @@ function compareIO(
   ] as const) {
     const names = actual.map((a) => a.name);
     if (declared.length !== actual.length || declared.some((d) => !names.includes(d.name)))
-      throw new ModelCardError(side, declared.map((d) => d.name), `the model's ${side}: ${names.join(', ')}`);
+      throw new ModelCardError(
+        side,
+        declared.map((d) => d.name),
+        `the model's ${side}: ${names.join(', ')}`,
+      );
     declared.forEach((d, i) => {
       const a = actual.find((x) => x.name === d.name)!;
       const at = `${side}[${i}]`;
-      if (a.dtype !== d.dtype) throw new ModelCardError(`${at}.dtype`, d.dtype, `the model's ${a.dtype} for '${d.name}'`);
+      if (a.dtype !== d.dtype)
+        throw new ModelCardError(`${at}.dtype`, d.dtype, `the model's ${a.dtype} for '${d.name}'`);
       if (a.shape) {
         const mismatch =
           a.shape.length !== d.shape.length ||
           d.shape.some((dim, j) => typeof dim === 'number' && typeof a.shape![j] === 'number' && a.shape![j] !== dim);
         if (mismatch)
-          throw new ModelCardError(`${at}.shape`, d.shape, `compatible with the model's [${a.shape.map((x) => x ?? '?').join(', ')}] for '${d.name}'`);
+          throw new ModelCardError(
+            `${at}.shape`,
+            d.shape,
+            `compatible with the model's [${a.shape.map((x) => x ?? '?').join(', ')}] for '${d.name}'`,
+          );
       }
     });
   }

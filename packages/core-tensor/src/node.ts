@@ -4,7 +4,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { FileNotFoundError, RuntimeMissingError, TrustVisionError } from './errors.js';
-import { registerRuntime, type ConcreteDevice, type DeviceOptions, type OrtModuleLike, type RuntimeBinding } from './runtime.js';
+import {
+  registerRuntime,
+  type ConcreteDevice,
+  type DeviceOptions,
+  type OrtModuleLike,
+  type RuntimeBinding,
+} from './runtime.js';
 
 export * from './index.js';
 export * from './io-node.js';
@@ -15,10 +21,7 @@ const loaded = new Map<string, Promise<OrtModuleLike>>();
 function importRuntime(name: 'onnxruntime-node' | 'onnxruntime-web'): Promise<OrtModuleLike> {
   let p = loaded.get(name);
   if (!p) {
-    const load =
-      name === 'onnxruntime-node'
-        ? import('onnxruntime-node')
-        : import('onnxruntime-web');
+    const load = name === 'onnxruntime-node' ? import('onnxruntime-node') : import('onnxruntime-web');
     p = load.then(
       (m: any) => {
         const ort = (m && m.InferenceSession ? m : m.default) as OrtModuleLike;
@@ -57,7 +60,11 @@ export const nodeRuntime: RuntimeBinding = {
       case 'cuda':
         return { executionProviders: [{ name: 'cuda', deviceId: o.deviceId ?? 0 }] };
       case 'webgpu':
-        return { executionProviders: [{ name: 'webgpu', ...(o.preferredLayout ? { preferredLayout: o.preferredLayout } : {}) }] };
+        return {
+          executionProviders: [
+            { name: 'webgpu', ...(o.preferredLayout ? { preferredLayout: o.preferredLayout } : {}) },
+          ],
+        };
       case 'wasm':
         return { executionProviders: ['wasm'] };
       default:
@@ -71,7 +78,11 @@ export const nodeRuntime: RuntimeBinding = {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new FileNotFoundError('model', path);
-      throw new TrustVisionError('E_IO', `cannot read model ${path}: ${(e as Error).message}`, { param: 'model', value: path, cause: e });
+      throw new TrustVisionError('E_IO', `cannot read model ${path}: ${(e as Error).message}`, {
+        param: 'model',
+        value: path,
+        cause: e,
+      });
     }
   },
 };

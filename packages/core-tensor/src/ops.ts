@@ -230,7 +230,11 @@ export class OpGraphs {
         const r1 = Math.min(n, r0 + refRows);
         const kk = Math.min(k, r1 - r0);
         const rBlock = tensor(R.data.subarray(r0 * d, r1 * d), [r1 - r0, d]);
-        const feeds: Record<string, Tensor> = { q: qBlock, r: rBlock, k: kk === k ? kArr : tensor(new BigInt64Array([BigInt(kk)]), [1]) };
+        const feeds: Record<string, Tensor> = {
+          q: qBlock,
+          r: rBlock,
+          k: kk === k ? kArr : tensor(new BigInt64Array([BigInt(kk)]), [1]),
+        };
         if (excludeSelf) {
           const self = new BigInt64Array(q1 - q0);
           for (let i = 0; i < self.length; i++) self[i] = BigInt(q0 + i + selfOffset - r0);
@@ -301,8 +305,7 @@ function mergeTopK(
     const xe = x + k;
     const ye = y + kb;
     for (let o = r * k; o < r * k + k; o++) {
-      const takeX =
-        y >= ye || (x < xe && (acc.d[x] < b.d[y] || (acc.d[x] === b.d[y] && acc.i[x] < b.i[y])));
+      const takeX = y >= ye || (x < xe && (acc.d[x] < b.d[y] || (acc.d[x] === b.d[y] && acc.i[x] < b.i[y])));
       if (takeX) {
         d[o] = acc.d[x];
         i[o] = acc.i[x++];
@@ -374,7 +377,12 @@ function buildGraph(kind: GraphKind): Uint8Array {
       const [eq] = g.op('Equal', [col, range]);
       [score] = g.op('Where', [eq, scalar(g, cosine ? -BIG : BIG), score]);
     }
-    const [vals, idx] = g.op('TopK', [score, k], { axis: attr.i(1), largest: attr.i(cosine ? 1 : 0), sorted: attr.i(1) }, 2);
+    const [vals, idx] = g.op(
+      'TopK',
+      [score, k],
+      { axis: attr.i(1), largest: attr.i(cosine ? 1 : 0), sorted: attr.i(1) },
+      2,
+    );
     let dist: string;
     if (cosine) [dist] = g.op('Sub', [scalar(g, 1), vals]);
     else {

@@ -224,7 +224,11 @@ export async function fromOrtTensor(v: OrtTensorLike): Promise<Tensor> {
     throw new DTypeError('output', v.type, 'a numeric tensor type', 'string and map outputs are not supported');
   const shape = v.dims.slice();
   if ((data as unknown as { length: number }).length !== sizeOf(shape))
-    throw new ShapeError('output', shape, `a shape matching ${(data as unknown as { length: number }).length} elements`);
+    throw new ShapeError(
+      'output',
+      shape,
+      `a shape matching ${(data as unknown as { length: number }).length} elements`,
+    );
   return { dtype, data: data as Tensor['data'], shape, stride: defaultStride(shape), offset: 0 };
 }
 
@@ -303,8 +307,7 @@ export async function createSession(
       if (looksLikeModelError(reason)) lastModelError = reason;
     }
   }
-  if (lastModelError !== undefined)
-    throw new ModelLoadError(name, lastModelError, lastCause);
+  if (lastModelError !== undefined) throw new ModelLoadError(name, lastModelError, lastCause);
   throw new DeviceUnavailableError(device, tried);
 }
 

@@ -283,7 +283,13 @@ export function sliceRows<T extends DType>(t: Tensor<T>, start: number, end: num
     throw new InvalidArgumentError('range', [start, end], `0 <= start <= end <= ${n}`);
   const shape = t.shape.slice();
   shape[0] = end - start;
-  return { dtype: t.dtype, data: t.data, shape, stride: t.stride.slice(), offset: t.offset + start * (t.stride[0] ?? 0) };
+  return {
+    dtype: t.dtype,
+    data: t.data,
+    shape,
+    stride: t.stride.slice(),
+    offset: t.offset + start * (t.stride[0] ?? 0),
+  };
 }
 
 /** Element at a multi-index. */

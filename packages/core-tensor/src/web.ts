@@ -3,7 +3,13 @@
  * (devices webgpu and wasm). Models load from URLs with fetch, or from bytes.
  */
 import { FileNotFoundError, RuntimeMissingError, TrustVisionError } from './errors.js';
-import { registerRuntime, type ConcreteDevice, type DeviceOptions, type OrtModuleLike, type RuntimeBinding } from './runtime.js';
+import {
+  registerRuntime,
+  type ConcreteDevice,
+  type DeviceOptions,
+  type OrtModuleLike,
+  type RuntimeBinding,
+} from './runtime.js';
 
 export * from './index.js';
 
@@ -54,8 +60,14 @@ export const webRuntime: RuntimeBinding = {
   sessionOptions(device: ConcreteDevice, o: DeviceOptions = {}) {
     if (device === 'webgpu') {
       const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-      if (!nav?.gpu) throw new TrustVisionError('E_DEVICE_UNAVAILABLE', 'WebGPU is not available in this browser (navigator.gpu is missing)');
-      return { executionProviders: [{ name: 'webgpu', ...(o.preferredLayout ? { preferredLayout: o.preferredLayout } : {}) }] };
+      if (!nav?.gpu)
+        throw new TrustVisionError(
+          'E_DEVICE_UNAVAILABLE',
+          'WebGPU is not available in this browser (navigator.gpu is missing)',
+        );
+      return {
+        executionProviders: [{ name: 'webgpu', ...(o.preferredLayout ? { preferredLayout: o.preferredLayout } : {}) }],
+      };
     }
     return { executionProviders: ['wasm'] };
   },
@@ -64,10 +76,18 @@ export const webRuntime: RuntimeBinding = {
     try {
       res = await fetch(url);
     } catch (e) {
-      throw new TrustVisionError('E_IO', `cannot fetch model ${url}: ${(e as Error).message}`, { param: 'model', value: url, cause: e });
+      throw new TrustVisionError('E_IO', `cannot fetch model ${url}: ${(e as Error).message}`, {
+        param: 'model',
+        value: url,
+        cause: e,
+      });
     }
     if (res.status === 404) throw new FileNotFoundError('model', url);
-    if (!res.ok) throw new TrustVisionError('E_IO', `cannot fetch model ${url}: HTTP ${res.status}`, { param: 'model', value: url });
+    if (!res.ok)
+      throw new TrustVisionError('E_IO', `cannot fetch model ${url}: HTTP ${res.status}`, {
+        param: 'model',
+        value: url,
+      });
     return new Uint8Array(await res.arrayBuffer());
   },
 };

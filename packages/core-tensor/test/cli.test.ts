@@ -11,7 +11,9 @@ const CLI = path.resolve(__dirname, '../dist/esm/cli.js');
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -35,7 +37,18 @@ test('diagnose --json reports devices', async () => {
 test('card drafts a card that inspect then verifies; a changed model is reported', async () => {
   const model = path.join(dir, 'linear.onnx');
   writeFileSync(model, linearSoftmaxModel().bytes);
-  const c = await cli('card', model, '--name', 'linear', '--task', 'classification', '--source', 'test', '--license', 'MIT');
+  const c = await cli(
+    'card',
+    model,
+    '--name',
+    'linear',
+    '--task',
+    'classification',
+    '--source',
+    'test',
+    '--license',
+    'MIT',
+  );
   expect(c.code).toBe(0);
   const card = JSON.parse(readFileSync(path.join(dir, 'linear.card.json'), 'utf8'));
   expect(card.inputs[0]).toEqual({ name: 'x', dtype: 'float32', shape: ['batch', 4] });
@@ -58,7 +71,20 @@ test('knn writes the same neighbours as the API, and accepts float64 .npy', asyn
   writeFileSync(path.join(dir, 'q.npy'), encodeNpy(tensor(q, [30, 6])));
   writeFileSync(path.join(dir, 'r.npy'), encodeNpy(tensor(r, [80, 6])));
   const out = path.join(dir, 'nn.npz');
-  const res = await cli('knn', '--queries', path.join(dir, 'q.npy'), '--refs', path.join(dir, 'r.npy'), '--out', out, '--k', '4', '--device', 'cpu', '--json');
+  const res = await cli(
+    'knn',
+    '--queries',
+    path.join(dir, 'q.npy'),
+    '--refs',
+    path.join(dir, 'r.npy'),
+    '--out',
+    out,
+    '--k',
+    '4',
+    '--device',
+    'cpu',
+    '--json',
+  );
   expect(res.code).toBe(0);
   expect(JSON.parse(res.stdout)).toMatchObject({ queries: 30, k: 4 });
   const got = await readNpz(out);
@@ -76,12 +102,42 @@ test('errors: usage (exit 2) and typed errors with their code (exit 1), no parti
   expect((await cli('frobnicate')).code).toBe(2);
   expect((await cli('knn', '--bogus')).stderr).toMatch(/Unknown option '--bogus'/);
   const out = path.join(dir, 'never.npz');
-  const missing = await cli('knn', '--queries', path.join(dir, 'nope.npy'), '--refs', path.join(dir, 'r.npy'), '--out', out);
+  const missing = await cli(
+    'knn',
+    '--queries',
+    path.join(dir, 'nope.npy'),
+    '--refs',
+    path.join(dir, 'r.npy'),
+    '--out',
+    out,
+  );
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/error \[E_FILE_NOT_FOUND\]/);
-  const badK = await cli('knn', '--queries', path.join(dir, 'q.npy'), '--refs', path.join(dir, 'r.npy'), '--out', out, '--k', '500');
+  const badK = await cli(
+    'knn',
+    '--queries',
+    path.join(dir, 'q.npy'),
+    '--refs',
+    path.join(dir, 'r.npy'),
+    '--out',
+    out,
+    '--k',
+    '500',
+  );
   expect(badK.stderr).toMatch(/error \[E_INVALID_ARGUMENT\]: 'k' must be an integer in \[1, 80\]/);
-  const badDev = await cli('knn', '--queries', path.join(dir, 'q.npy'), '--refs', path.join(dir, 'r.npy'), '--out', out, '--device', 'tpu', '--k', '2');
+  const badDev = await cli(
+    'knn',
+    '--queries',
+    path.join(dir, 'q.npy'),
+    '--refs',
+    path.join(dir, 'r.npy'),
+    '--out',
+    out,
+    '--device',
+    'tpu',
+    '--k',
+    '2',
+  );
   expect(badDev.stderr).toMatch(/E_UNKNOWN_DEVICE/);
   expect(existsSync(out)).toBe(false);
 });

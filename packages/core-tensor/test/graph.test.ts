@@ -13,7 +13,11 @@ import {
 describe('protobuf writer/reader', () => {
   test('varints, including negative int64 as 10-byte two’s complement', () => {
     const w = new ProtoWriter();
-    w.int(1, 300).int(2, -1).int(3, 2n ** 40n).string(4, 'hé').float(5, 1.5);
+    w.int(1, 300)
+      .int(2, -1)
+      .int(3, 2n ** 40n)
+      .string(4, 'hé')
+      .float(5, 1.5);
     const bytes = w.finish();
     // field 1 = 300: tag 0x08, varint 0xac 0x02 (protobuf docs example)
     expect(Array.from(bytes.subarray(0, 3))).toEqual([0x08, 0xac, 0x02]);
@@ -68,9 +72,13 @@ describe('GraphBuilder', () => {
     // tensor attribute: Constant
     const [k] = g.op('Constant', [], { value: attr.t(tensor(new Float32Array([10]), [1])) });
     // string attribute: Pad mode
-    const [padded] = g.op('Pad', [leaky, g.constant(tensor(BigInt64Array.from([0, 0, 0, 1, 0, 0, 0, 0].map(BigInt)), [8]))], {
-      mode: attr.s('edge'),
-    });
+    const [padded] = g.op(
+      'Pad',
+      [leaky, g.constant(tensor(BigInt64Array.from([0, 0, 0, 1, 0, 0, 0, 0].map(BigInt)), [8]))],
+      {
+        mode: attr.s('edge'),
+      },
+    );
     // graph attributes: If
     const thenG = new GraphBuilder('then');
     const [t1] = thenG.op('Add', [padded, k]);
@@ -81,7 +89,10 @@ describe('GraphBuilder', () => {
     const [y] = g.op('If', [c], { then_branch: attr.g(thenG), else_branch: attr.g(elseG) });
     g.output(y, 'float32', undefined, 'y');
     const s = await createSession(g.toBytes(), { device: 'cpu' });
-    const xs = tensor(Float32Array.from({ length: 16 }, (_, i) => i - 8), [1, 1, 4, 4]);
+    const xs = tensor(
+      Float32Array.from({ length: 16 }, (_, i) => i - 8),
+      [1, 1, 4, 4],
+    );
     const yes = await s.run({ x: xs, c: tensor(new Uint8Array([1]), [], 'bool') });
     const no = await s.run({ x: xs, c: tensor(new Uint8Array([0]), [], 'bool') });
     // hand calculation: 3x3 box sums with zero padding at stride 2 over rows/cols 0 and 2

@@ -1,12 +1,20 @@
 import { OpGraphs, Rng, tensor, type KnnResult } from '../src/node';
 
-
 function randMatrix(rng: Rng, rows: number, cols: number): Float32Array {
   return rng.normalFloat32(rows * cols, 0, 1);
 }
 
 /** Independent brute force in float64 with a full sort (ties → lower index). */
-function bruteKnn(q: Float32Array, r: Float32Array, m: number, n: number, d: number, k: number, metric: string, self = -1) {
+function bruteKnn(
+  q: Float32Array,
+  r: Float32Array,
+  m: number,
+  n: number,
+  d: number,
+  k: number,
+  metric: string,
+  self = -1,
+) {
   const dist = new Float64Array(m * k);
   const idx = new Int32Array(m * k);
   for (let i = 0; i < m; i++) {
@@ -87,7 +95,12 @@ describe('OpGraphs on CPU', () => {
 
   test('excludeSelf with selfOffset for a slice of the reference set', async () => {
     const slice = r.subarray(50 * d, 90 * d);
-    const res = await ops.knn(tensor(slice, [40, d]), tensor(r, [n, d]), { k: 3, excludeSelf: true, selfOffset: 50, backend: 'graph' });
+    const res = await ops.knn(tensor(slice, [40, d]), tensor(r, [n, d]), {
+      k: 3,
+      excludeSelf: true,
+      selfOffset: 50,
+      backend: 'graph',
+    });
     const ref = bruteKnn(slice, r, 40, n, d, 3, 'sqeuclidean', 50);
     expectKnnClose(res, ref, 1e-4);
   });
@@ -97,7 +110,8 @@ describe('OpGraphs on CPU', () => {
       const g = await ops.pairwise(tensor(q, [m, d]), tensor(r, [n, d]), { metric, backend: 'graph' });
       const j = await ops.pairwise(tensor(q, [m, d]), tensor(r, [n, d]), { metric, backend: 'js' });
       expect(g.shape).toEqual([m, n]);
-      for (let i = 0; i < m * n; i++) expect(Math.abs((g.data as Float32Array)[i] - (j.data as Float32Array)[i])).toBeLessThan(2e-4);
+      for (let i = 0; i < m * n; i++)
+        expect(Math.abs((g.data as Float32Array)[i] - (j.data as Float32Array)[i])).toBeLessThan(2e-4);
     }
     const b = randMatrix(rng, d, 9);
     const g = await ops.matmul(tensor(q, [m, d]), tensor(b, [d, 9]), { backend: 'graph' });
@@ -110,7 +124,8 @@ describe('OpGraphs on CPU', () => {
 
   test('l2Norms agree and hand-checked', async () => {
     const x = tensor(new Float32Array([3, 4, 0, 0, 1, 0, 0, 0, 0]), [3, 3]);
-    for (const backend of ['graph', 'js'] as const) expect(Array.from(await ops.l2Norms(x, { backend }))).toEqual([5, 1, 0]);
+    for (const backend of ['graph', 'js'] as const)
+      expect(Array.from(await ops.l2Norms(x, { backend }))).toEqual([5, 1, 0]);
   });
 
   test('cosine with a zero vector gives distance 1, never NaN', async () => {
@@ -167,7 +182,10 @@ describe('op-graph error paths', () => {
     expect(await code(ops.l2Norms(tensor(bad, [4, 3])))).toEqual(['E_NON_FINITE', 'x']);
   });
   test('invalid options and devices', async () => {
-    await expect(OpGraphs.create({ minWork: -1 })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT', param: 'minWork' });
+    await expect(OpGraphs.create({ minWork: -1 })).rejects.toMatchObject({
+      code: 'E_INVALID_ARGUMENT',
+      param: 'minWork',
+    });
     expect(await code(OpGraphs.create({ device: 'quantum' as never }))).toEqual(['E_UNKNOWN_DEVICE', 'device']);
   });
 });
@@ -178,7 +196,9 @@ test('one-shot helpers use a shared op-graph set', async () => {
   const res = await knn(a, a, { k: 1, excludeSelf: true, device: 'cpu' });
   expect(Array.from(res.indices)).toEqual([1, 0]);
   expect(Array.from(res.distances)).toEqual([25, 25]);
-  expect(Array.from((await pairwiseDistances(a, a, { metric: 'euclidean', device: 'cpu' })).data)).toEqual([0, 5, 5, 0]);
+  expect(Array.from((await pairwiseDistances(a, a, { metric: 'euclidean', device: 'cpu' })).data)).toEqual([
+    0, 5, 5, 0,
+  ]);
   expect(Array.from((await matmul(a, a, { transB: true, device: 'cpu' })).data)).toEqual([0, 0, 0, 25]);
   expect(Array.from(await l2Norms(a, { device: 'cpu' }))).toEqual([0, 5]);
   await disposeSharedOps();

@@ -29,7 +29,12 @@ import { fp16Model, linearSoftmaxModel, linearSoftmaxRef } from './helpers';
 const { bytes, W, b } = linearSoftmaxModel();
 const x = new Float32Array([1, 2, 3, 4, -1, 0.5, 0, 2]);
 
-async function expectError(p: Promise<unknown>, cls: new (...a: never[]) => TrustVisionError, code: string, re?: RegExp) {
+async function expectError(
+  p: Promise<unknown>,
+  cls: new (...a: never[]) => TrustVisionError,
+  code: string,
+  re?: RegExp,
+) {
   const e = (await p.then(
     () => undefined,
     (err) => err,
@@ -117,7 +122,12 @@ describe('feed validation names the input, the expected and the actual', () => {
     expect(e.param).toBe("input 'mask'");
   });
   test('unknown input name', async () => {
-    await expectError(s.run({ x: hx, mask, extra: hx }), InvalidArgumentError, 'E_INVALID_ARGUMENT', /one of the model inputs: x, mask/);
+    await expectError(
+      s.run({ x: hx, mask, extra: hx }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      /one of the model inputs: x, mask/,
+    );
   });
   test('wrong dtype', async () => {
     const e = await expectError(
@@ -130,7 +140,12 @@ describe('feed validation names the input, the expected and the actual', () => {
   });
   test('wrong rank and wrong fixed dim', async () => {
     await expectError(s.run({ x: tensor(toFloat16([1, 2]), [2], 'float16'), mask }), ShapeError, 'E_SHAPE', /\[n, 2\]/);
-    await expectError(s.run({ x: tensor(toFloat16([1, 2, 3]), [1, 3], 'float16'), mask }), ShapeError, 'E_SHAPE', /got "\[1, 3\]"/);
+    await expectError(
+      s.run({ x: tensor(toFloat16([1, 2, 3]), [1, 3], 'float16'), mask }),
+      ShapeError,
+      'E_SHAPE',
+      /got "\[1, 3\]"/,
+    );
   });
   test('a symbolic dim must agree across inputs', async () => {
     await expectError(
@@ -147,7 +162,11 @@ describe('feed validation names the input, the expected and the actual', () => {
 
 describe('error paths', () => {
   test('unknown device lists the valid ones', async () => {
-    const e = await expectError(createSession(bytes, { device: 'tpu' as never }), UnknownDeviceError, 'E_UNKNOWN_DEVICE');
+    const e = await expectError(
+      createSession(bytes, { device: 'tpu' as never }),
+      UnknownDeviceError,
+      'E_UNKNOWN_DEVICE',
+    );
     expect(e.message).toMatch(/'auto', 'cuda', 'webgpu', 'cpu', 'wasm'/);
     expect(e.param).toBe('device');
   });
@@ -159,7 +178,12 @@ describe('error paths', () => {
 
   test('corrupt model bytes and files', async () => {
     await expectError(createSession(new Uint8Array([1, 2, 3])), CorruptFileError, 'E_CORRUPT_FILE');
-    await expectError(createSession(bytes.subarray(0, bytes.length - 7)), CorruptFileError, 'E_CORRUPT_FILE', /runs past the end|truncated/);
+    await expectError(
+      createSession(bytes.subarray(0, bytes.length - 7)),
+      CorruptFileError,
+      'E_CORRUPT_FILE',
+      /runs past the end|truncated/,
+    );
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tv-'));
     const file = path.join(dir, 'bad.onnx');
     writeFileSync(file, 'this is not a model at all, just some text');
@@ -200,12 +224,21 @@ describe('error paths', () => {
 
     test('an explicit device whose runtime is missing: RuntimeMissingError with the install command', async () => {
       registerRuntime(failing('missing'));
-      await expectError(createSession(bytes, { device: 'cpu' }), RuntimeMissingError, 'E_RUNTIME_MISSING', /npm i onnxruntime-node/);
+      await expectError(
+        createSession(bytes, { device: 'cpu' }),
+        RuntimeMissingError,
+        'E_RUNTIME_MISSING',
+        /npm i onnxruntime-node/,
+      );
     });
 
     test("'auto' with nothing working: DeviceUnavailableError listing every device and reason", async () => {
       registerRuntime(failing('broken'));
-      const e = (await expectError(createSession(bytes), DeviceUnavailableError, 'E_DEVICE_UNAVAILABLE')) as DeviceUnavailableError;
+      const e = (await expectError(
+        createSession(bytes),
+        DeviceUnavailableError,
+        'E_DEVICE_UNAVAILABLE',
+      )) as DeviceUnavailableError;
       expect(e.tried.map((t) => t.device)).toEqual(['cuda', 'webgpu', 'cpu']);
       expect(e.tried[0].reason).toMatch(/providers_cuda/);
       expect(e.message).toMatch(/webgpu: .*providers_webgpu/);

@@ -102,8 +102,24 @@ describe('tensor views', () => {
 
 describe('float16', () => {
   // golden bits from numpy: np.array(v, np.float32).astype(np.float16).view(np.uint16)
-  const values = [0, -0, 1, 65504, 65519.98828125, 65520, 9.99999993922529e-9, 5.99999978589949e-8, 0.10000000149011612,
-    0.3333333432674408, -2.5, 2049, 2051, 2.9802322387695312e-8, Infinity, -Infinity];
+  const values = [
+    0,
+    -0,
+    1,
+    65504,
+    65519.98828125,
+    65520,
+    9.99999993922529e-9,
+    5.99999978589949e-8,
+    0.10000000149011612,
+    0.3333333432674408,
+    -2.5,
+    2049,
+    2051,
+    2.9802322387695312e-8,
+    Infinity,
+    -Infinity,
+  ];
   const bits = [0, 32768, 15360, 31743, 31743, 31744, 0, 1, 11878, 13653, 49408, 26624, 26626, 0, 31744, 64512];
 
   test('encoding matches numpy, including rounding to even, subnormals and overflow', () => {
@@ -112,7 +128,16 @@ describe('float16', () => {
 
   test('decoding is exact', () => {
     const dec = fromFloat16(new Uint16Array([0x0001, 0x03ff, 0x0400, 0x3c00, 0xc000, 0x7bff, 0x7c00, 0xfc00]));
-    expect(Array.from(dec)).toEqual([5.960464477539063e-8, 6.097555160522461e-5, 6.103515625e-5, 1, -2, 65504, Infinity, -Infinity]);
+    expect(Array.from(dec)).toEqual([
+      5.960464477539063e-8,
+      6.097555160522461e-5,
+      6.103515625e-5,
+      1,
+      -2,
+      65504,
+      Infinity,
+      -Infinity,
+    ]);
     expect(Number.isNaN(fromFloat16(new Uint16Array([0x7e00]))[0])).toBe(true);
     expect(toFloat16([NaN])[0] & 0x7c00).toBe(0x7c00);
   });

@@ -129,7 +129,14 @@ export class GraphBuilder {
     let name = value;
     if (rename !== undefined && rename !== value) {
       this.claim(rename);
-      this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [rename], attrs: {}, name: `out_${rename}`, domain: '' });
+      this.nodes.push({
+        opType: 'Identity',
+        inputs: [value],
+        outputs: [rename],
+        attrs: {},
+        name: `out_${rename}`,
+        domain: '',
+      });
       name = rename;
     }
     this.outputs.push({ name, dtype, shape });
@@ -200,7 +207,8 @@ function encodeValueInfo(w: ProtoWriter, v: ValueInfo): void {
       tt.int(1, ONNX_DTYPE[v.dtype]);
       if (v.shape)
         tt.message(2, (shape) => {
-          for (const d of v.shape!) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+          for (const d of v.shape!)
+            shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
         });
     }),
   );

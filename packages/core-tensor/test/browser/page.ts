@@ -20,7 +20,11 @@ window.runChecks = async () => {
   configureWebRuntime({ wasmPaths: '/ort/', numThreads: 1 });
   const out: Record<string, unknown> = {};
   const d = await diagnose();
-  out.diagnose = { platform: d.platform, autoDevice: d.autoDevice, devices: d.devices.map((c) => ({ device: c.device, ok: c.ok, reason: c.reason })) };
+  out.diagnose = {
+    platform: d.platform,
+    autoDevice: d.autoDevice,
+    devices: d.devices.map((c) => ({ device: c.device, ok: c.ok, reason: c.reason })),
+  };
 
   // an op-graph on wasm, against the typed-array loop in the same page
   const rng = Rng.from(42);
@@ -29,7 +33,12 @@ window.runChecks = async () => {
   const ops = await OpGraphs.create({ device: 'wasm' });
   const g = await ops.knn(q, r, { k: 3, backend: 'graph' });
   const j = await ops.knn(q, r, { k: 3, backend: 'js' });
-  out.knn = { device: ops.device, graphIndices: Array.from(g.indices), jsIndices: Array.from(j.indices), maxDiff: Math.max(...Array.from(g.distances, (v, i) => Math.abs(v - j.distances[i]))) };
+  out.knn = {
+    device: ops.device,
+    graphIndices: Array.from(g.indices),
+    jsIndices: Array.from(j.indices),
+    maxDiff: Math.max(...Array.from(g.distances, (v, i) => Math.abs(v - j.distances[i]))),
+  };
   await ops.dispose();
 
   // a model file fetched by URL

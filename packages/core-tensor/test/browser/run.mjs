@@ -15,10 +15,15 @@ import { GraphBuilder, Rng, attr, createSession, encodeNpy, encodePng, tensor } 
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkgRoot = path.resolve(here, '../..');
-const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const candidates = [
+  process.env.CHROMIUM_PATH,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+];
 const executablePath = candidates.find((p) => p && existsSync(p));
 if (!executablePath) {
-  console.error('browser check: no Chromium found (install Debian\'s `chromium` or set CHROMIUM_PATH)');
+  console.error("browser check: no Chromium found (install Debian's `chromium` or set CHROMIUM_PATH)");
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -52,7 +57,12 @@ await build({
   external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'],
 });
 const ortDist = path.join(path.dirname(fileURLToPath(import.meta.resolve('onnxruntime-web'))), '.');
-const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
+const types = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.html': 'text/html',
+};
 const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://x').pathname;
   let body;
@@ -66,7 +76,7 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  const type = url === '/' ? 'text/html' : types[path.extname(file ?? url)] ?? 'application/octet-stream';
+  const type = url === '/' ? 'text/html' : (types[path.extname(file ?? url)] ?? 'application/octet-stream');
   res.writeHead(200, { 'content-type': type }).end(body);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -83,7 +93,15 @@ function check(name, ok, detail = '') {
 const browser = await chromium.launch({
   executablePath,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const page = await browser.newPage();
@@ -94,16 +112,32 @@ try {
   const out = await page.evaluate(() => window.runChecks());
   console.log(`browser check in ${await browser.version()} (Chromium, headless)`);
   check('diagnose runs in the browser, platform browser', out.diagnose.platform === 'browser');
-  check("wasm works and 'auto' picks a device", out.diagnose.devices.some((d) => d.device === 'wasm' && d.ok) && out.diagnose.autoDevice !== null, JSON.stringify(out.diagnose));
+  check(
+    "wasm works and 'auto' picks a device",
+    out.diagnose.devices.some((d) => d.device === 'wasm' && d.ok) && out.diagnose.autoDevice !== null,
+    JSON.stringify(out.diagnose),
+  );
   check('kNN op-graph ran on wasm', out.knn.device === 'wasm', out.knn.device);
-  check('kNN graph and loop agree', JSON.stringify(out.knn.graphIndices) === JSON.stringify(out.knn.jsIndices) && out.knn.maxDiff < 1e-4, `maxDiff ${out.knn.maxDiff}`);
+  check(
+    'kNN graph and loop agree',
+    JSON.stringify(out.knn.graphIndices) === JSON.stringify(out.knn.jsIndices) && out.knn.maxDiff < 1e-4,
+    `maxDiff ${out.knn.maxDiff}`,
+  );
   const s = await createSession(model, { device: 'cpu' });
   const ref = Array.from((await s.run({ x })).probs.data);
   await s.dispose();
   const maxErr = Math.max(...ref.map((v, i) => Math.abs(v - out.model.probs[i])));
-  check(`model fetched by URL runs (device ${out.model.device}) and matches onnxruntime-node`, maxErr < 1e-5, `max error ${maxErr}`);
+  check(
+    `model fetched by URL runs (device ${out.model.device}) and matches onnxruntime-node`,
+    maxErr < 1e-5,
+    `max error ${maxErr}`,
+  );
   const rngNode = Array.from(Rng.from('browser-check').split('a', 3).uniformArray(4));
-  check('seeded RNG gives identical numbers in browser and Node', JSON.stringify(rngNode) === JSON.stringify(out.rng), `${rngNode} vs ${out.rng}`);
+  check(
+    'seeded RNG gives identical numbers in browser and Node',
+    JSON.stringify(rngNode) === JSON.stringify(out.rng),
+    `${rngNode} vs ${out.rng}`,
+  );
   check('PNG decodes in the browser', JSON.stringify(out.png.data) === JSON.stringify(Array.from(png.data)));
   check('no uncaught page errors', errors.length === 0, errors.join('; '));
 } catch (e) {
