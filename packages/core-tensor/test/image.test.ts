@@ -22,6 +22,7 @@ import {
 } from '../src/image.js';
 import { crc32 } from '../src/npz.js';
 import { type Tensor, transpose } from '../src/tensor.js';
+import { expectThrows } from './helpers';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const read = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(path.join(FIXTURES, ...p)));
@@ -29,19 +30,6 @@ const readJson = (
   ...p: string[]
 ): Record<string, { width: number; height: number; channels: number; data: number[] }> =>
   JSON.parse(readFileSync(path.join(FIXTURES, ...p), 'utf8'));
-
-function expectThrows(fn: () => unknown, cls: new (...a: never[]) => Error, code: string, param: string): Error {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as { code: string }).code).toBe(code);
-  expect((caught as { param: string }).param).toBe(param);
-  return caught as Error;
-}
 
 /** A deterministic pseudo-random image. */
 function noiseImage(width: number, height: number, channels: 1 | 3 | 4, seed = 1): Image {

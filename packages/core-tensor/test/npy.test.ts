@@ -4,23 +4,10 @@ import * as path from 'node:path';
 import { CorruptFileError, DTypeError, UnsupportedFormatError } from '../src/errors.js';
 import { encodeNpy, parseNpy, parsePythonLiteral } from '../src/npy.js';
 import { type DType, type Tensor, tensor, transpose, zeros } from '../src/tensor.js';
+import { expectThrows } from './helpers';
 
 const fixture = (name: string): Uint8Array =>
   new Uint8Array(readFileSync(path.join(__dirname, 'fixtures', 'npy', name)));
-
-/** Asserts that `fn` throws an error of `cls` with the given `code` and `param`. */
-function expectThrows(fn: () => unknown, cls: new (...a: never[]) => Error, code: string, param: string): Error {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as { code: string }).code).toBe(code);
-  expect((caught as { param: string }).param).toBe(param);
-  return caught as Error;
-}
 
 const values = (t: Tensor): unknown[] => Array.from(t.data as ArrayLike<unknown>);
 

@@ -5,23 +5,11 @@ import { CorruptFileError, InvalidArgumentError, UnsupportedFormatError } from '
 import { encodeNpy } from '../src/npy.js';
 import { crc32, encodeNpz, parseNpz } from '../src/npz.js';
 import { type Tensor, tensor, transpose, zeros } from '../src/tensor.js';
+import { expectThrows } from './helpers';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const read = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(path.join(FIXTURES, ...p)));
 const values = (t: Tensor): unknown[] => Array.from(t.data as ArrayLike<unknown>);
-
-function expectThrows(fn: () => unknown, cls: new (...a: never[]) => Error, code: string, param: string): Error {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as { code: string }).code).toBe(code);
-  expect((caught as { param: string }).param).toBe(param);
-  return caught as Error;
-}
 
 /** The arrays numpy's savez fixtures hold (see make_fixtures.py, npz_arrays). */
 function checkNumpyArrays(z: Record<string, Tensor>): void {

@@ -12,19 +12,7 @@ import { DTypeError, InvalidArgumentError, NonFiniteError, ShapeError } from '..
 import { type Image, imageToTensor } from '../src/image.js';
 import { resizeBilinear, resizeImage } from '../src/resize.js';
 import { type Tensor, tensor, transpose, contiguous } from '../src/tensor.js';
-
-function expectThrows(fn: () => unknown, cls: new (...a: never[]) => Error, code: string, param: string): Error {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as { code: string }).code).toBe(code);
-  expect((caught as { param: string }).param).toBe(param);
-  return caught as Error;
-}
+import { expectThrows } from './helpers';
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
   expect(got.length).toBe(want.length);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { InvalidArgumentError, NonFiniteError, ShapeError } from '@trustvision/core-tensor';
+import { InvalidArgumentError, NonFiniteError, ShapeError, Rng } from '@trustvision/core-tensor';
 import { assignmentCost, hungarianMatch } from '../src/index.js';
 import { LSA_GOLDEN } from './fixtures/lsa_golden.js';
 
@@ -43,18 +43,6 @@ function bruteForce(cost: Float64Array, rows: number, cols: number, maximize = f
   return best;
 }
 
-/** mulberry32: a small seeded uniform generator for the brute-force sweep. */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('hungarianMatch', () => {
   test('hand-calculated 3×3', () => {
     // rows: workers, cols: jobs. Optimum 0→1 (1), 1→0 (2), 2→2 (2) = 5
@@ -76,7 +64,8 @@ describe('hungarianMatch', () => {
   });
 
   test('agrees with brute force on small random matrices, with and without ties', () => {
-    const rnd = uniform(2024);
+    const rng = Rng.from(2024);
+    const rnd = () => rng.uniform();
     for (let trial = 0; trial < 150; trial++) {
       const rows = 1 + Math.floor(rnd() * 6);
       const cols = 1 + Math.floor(rnd() * 6);

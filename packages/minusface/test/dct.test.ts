@@ -1,23 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
-import { DTypeError, InvalidArgumentError, NonFiniteError, ShapeError } from '@trustvision/core-tensor';
+import { DTypeError, InvalidArgumentError, NonFiniteError, ShapeError, Rng } from '@trustvision/core-tensor';
 import { blockDct, dct8Matrix, inverseBlockDct } from '../src/index.js';
 import { DCT_GOLDEN, DCT_SHAPE } from './fixtures/dct_golden.js';
 
 /** The closed-form input of test/fixtures/dct_ref.py. */
 function pattern(n: number): Float64Array {
   return Float64Array.from({ length: n }, (_, i) => ((i * 73 + 11) % 256) - 128 + 0.25 * (i % 4));
-}
-
-/** A small seeded uniform generator (mulberry32) for round-trip data. */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -93,14 +81,16 @@ describe('blockDct', () => {
 
 describe('inverseBlockDct', () => {
   test('round trip in float64 is exact to 1e-12', () => {
-    const rnd = uniform(7);
+    const rng = Rng.from(7);
+    const rnd = () => rng.uniform();
     const x = Float64Array.from({ length: 3 * 32 * 40 }, () => rnd() * 255 - 128);
     const back = inverseBlockDct(blockDct(x, 32, 40), 32, 40);
     expect(maxAbsDiff(back, x)).toBeLessThan(1e-12);
   });
 
   test('round trip in float32 is within 1e-5 (values in [0, 1]) and 1e-5 relative (level-shifted pixels)', () => {
-    const rnd = uniform(11);
+    const rng = Rng.from(11);
+    const rnd = () => rng.uniform();
     const unit = Float32Array.from({ length: 3 * 112 * 112 }, () => rnd());
     const back = inverseBlockDct(blockDct(unit, 112, 112), 112, 112);
     expect(back).toBeInstanceOf(Float32Array);
