@@ -5,6 +5,8 @@ import {
   cardPathFor,
   draftModelCard,
   loadModel,
+  modelSearchPath,
+  resolveModel,
   parseModelCard,
   sha256Hex,
   tensor,
@@ -120,5 +122,35 @@ describe('card errors name the field', () => {
     const m = await loadModel(file, { card: false, device: 'cpu' });
     expect(m.card).toBeUndefined();
     await m.dispose();
+  });
+});
+
+describe('models by name', () => {
+  test('a name resolves through the search path; a path is used as is', async () => {
+    const file = writeModel(await card());
+    const dir = path.dirname(file);
+    expect(resolveModel('linear', [dir])).toBe(file);
+    expect(resolveModel('./x/y.onnx')).toBe('./x/y.onnx');
+    const prev = process.env.TRUSTVISION_MODELS;
+    process.env.TRUSTVISION_MODELS = dir;
+    try {
+      expect(modelSearchPath()[0]).toBe(dir);
+      await using m = await loadModel('linear', { device: 'cpu' });
+      expect(m.path).toBe(file);
+    } finally {
+      if (prev === undefined) delete process.env.TRUSTVISION_MODELS;
+      else process.env.TRUSTVISION_MODELS = prev;
+    }
+  });
+  test('a missing model says how to build it', () => {
+    let err: unknown;
+    try {
+      resolveModel('no-such-model', ['/nonexistent']);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FileNotFoundError);
+    expect((err as Error).message).toMatch(/npm run models/);
+    expect((err as FileNotFoundError).param).toBe('model');
   });
 });

@@ -1,0 +1,1 @@
+module.exports = require('@trustvision/jest-preset')(__dirname);
