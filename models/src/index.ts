@@ -1,1 +1,6 @@
 export * from './assets.js';
+export * from './build.js';
+export * from './tfjs/index.js';
+export { RECIPES } from './recipes/index.js';
+export { buildFaceres, faceresRecipe } from './recipes/faceres.js';
+export { buildBlazeface, buildBlazefaceBack, blazefaceRecipe, blazefaceBackRecipe } from './recipes/blazeface.js';

@@ -22,3 +22,4 @@ export * from './npz.js';
 export * from './image.js';
 export * from './resize.js';
 export * from './align.js';
+export * from './face/index.js';

@@ -1,0 +1,6 @@
+/** Every model `npm run models` builds, in build order. */
+import type { Recipe } from '../build.js';
+import { blazefaceBackRecipe, blazefaceRecipe } from './blazeface.js';
+import { faceresRecipe } from './faceres.js';
+
+export const RECIPES: readonly Recipe[] = [faceresRecipe, blazefaceRecipe, blazefaceBackRecipe];
