@@ -124,9 +124,10 @@ describe('Solvay 1927', () => {
         expect(r.faceSources.photo1.missing ?? 0).toBe(0);
         expect(r.faceSources.version2.missing ?? 0).toBe(0);
         // bounds below the measured figures (see models/test/fixtures/solvay/README.md)
-        expect(r.rank1).toBeGreaterThanOrEqual(alignment === 'similarity' ? 12 / 14 : 11 / 14);
-        expect(r.auc).toBeGreaterThanOrEqual(0.95);
-        expect(r.meanGenuine).toBeGreaterThan(r.meanImpostor + 0.15);
+        // (measured on this subset: rank-1 14/14 and AUC 0.998 / 1.000 for similarity / box)
+        expect(r.rank1).toBeGreaterThanOrEqual(12 / 14);
+        expect(r.auc).toBeGreaterThanOrEqual(0.97);
+        expect(r.meanGenuine).toBeGreaterThan(r.meanImpostor + 0.2);
       } finally {
         await pipeline.dispose();
       }

@@ -28,6 +28,12 @@ const VARIANTS = {
     description:
       'MediaPipe BlazeFace, front-camera (short-range) model: faces spanning about a fifth of the 128×128 input or more.',
     scoreThreshold: 0.75,
+    solvay: {
+      settings: 'tiles of 128, 160 and 200 px overlapping by half, score ≥ 0.65, weighted NMS at IoU 0.3',
+      recallIoU50: '29/30 boxes = 29/29 faces (box 0 holds no face)',
+      recallIoU30: '29/30 boxes = 29/29 faces',
+      unmatchedDetections: 0,
+    },
   },
   back: {
     name: 'blazeface-back',
@@ -36,6 +42,12 @@ const VARIANTS = {
     asset: 'ONNX/face_detection_back_256x256_barracuda.onnx',
     description: 'MediaPipe BlazeFace, back-camera model: smaller faces, down to about a tenth of the 256×256 input.',
     scoreThreshold: 0.52,
+    solvay: {
+      settings: 'tiles of 320 px overlapping by half, score ≥ 0.5, weighted NMS at IoU 0.3',
+      recallIoU50: '28/30 boxes = 28/29 faces (box 0 holds no face)',
+      recallIoU30: '29/30 boxes = 29/29 faces',
+      unmatchedDetections: 0,
+    },
   },
 } as const;
 
@@ -95,6 +107,13 @@ export async function blazefaceCard(bytes: Uint8Array, variant: BlazefaceVariant
       keypoints: KEYPOINTS,
       keypointsNote: "the subject's right eye is on the image's left",
       postprocessing: `score ≥ ${v.scoreThreshold} (MediaPipe's default; core-tensor uses 0.5), weighted NMS at IoU 0.3`,
+    },
+    metrics: {
+      solvay1927Photo1: {
+        ...v.solvay,
+        data: 'Debian visp-images-data 3.5.0-1, faces/1280px-Solvay_conference_1927.png + ground_truth_detection.txt',
+        command: 'node models/bench/solvay.mjs',
+      },
     },
     provenance: {
       source: `npm ${ASSETS.blazeface.name}@${ASSETS.blazeface.version} (${v.asset}), MediaPipe BlazeFace by Google`,

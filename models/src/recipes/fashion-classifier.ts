@@ -177,7 +177,7 @@ export async function fashionClassifierCard(bytes: Uint8Array, log: FashionTrain
         ', calibration 55000..59999, test = official t10k',
       method:
         `${command} (PyTorch ${log.versions.torch}, Python ${log.versions.python}, CPU, ${log.args.threads} threads, ` +
-        `seed ${log.seed}, ${log.args.epochs} epoch${log.args.epochs === 1 ? '' : 's'}, ${Math.round(log.train_seconds)} s; ` +
+        `seed ${log.seed}, ${log.args.epochs} epoch${log.args.epochs === 1 ? '' : 's'}; ` +
         `torch.onnx.export opset ${log.onnx.opset}, IR version ${log.onnx.ir_version}, dynamic batch)`,
     },
     metrics: {

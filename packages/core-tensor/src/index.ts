@@ -8,6 +8,7 @@ export * from './runtime.js';
 export * from './session.js';
 export * from './ops.js';
 export * from './modelcard.js';
+export { modelSearchPath } from './model-path.js';
 export { GraphBuilder, attr, inspectModel, ONNX_DTYPE, dtypeFromOnnx } from './onnx/graph.js';
 export type { AttrValue, Dim, ModelOptions, ModelSummary, ValueInfoSummary } from './onnx/graph.js';
 export { ProtoWriter, readFields } from './onnx/proto.js';

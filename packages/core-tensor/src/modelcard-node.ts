@@ -3,9 +3,9 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { FileNotFoundError, TrustVisionError } from './errors.js';
+import { modelSearchPath } from './model-path.js';
 import {
   cardPathFor,
   checkModelAgainstCard,
@@ -45,21 +45,6 @@ async function readOrThrow(param: string, path: string): Promise<Uint8Array> {
       cause: e,
     });
   }
-}
-
-/**
- * Folders searched for models given by name: `options.dirs`, then $TRUSTVISION_MODELS, then the cache that
- * `npm run models` fills ($TRUSTVISION_CACHE/models, $XDG_CACHE_HOME/trustvision/models or ~/.cache/trustvision/models).
- */
-export function modelSearchPath(dirs: readonly string[] = []): string[] {
-  const cache =
-    process.env.TRUSTVISION_CACHE ||
-    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'trustvision');
-  return [
-    ...dirs,
-    ...(process.env.TRUSTVISION_MODELS ? [process.env.TRUSTVISION_MODELS] : []),
-    path.join(cache, 'models'),
-  ];
 }
 
 /**

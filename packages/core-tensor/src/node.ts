@@ -14,7 +14,7 @@ import {
 
 export * from './index.js';
 export * from './io-node.js';
-export { loadModel, modelSearchPath, resolveModel } from './modelcard-node.js';
+export { loadModel, resolveModel } from './modelcard-node.js';
 export type { LoadModelOptions, LoadedModel } from './modelcard-node.js';
 
 const loaded = new Map<string, Promise<OrtModuleLike>>();

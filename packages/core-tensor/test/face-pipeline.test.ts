@@ -306,6 +306,17 @@ describe('FacePipeline', () => {
       const sim = await FacePipeline.create({ detector, embedder: 'flat-nhwc', dirs: [dir], device: 'cpu' });
       expect((await sim.process(img))[0].crop.width).toBe(4);
       await sim.dispose();
+      // detectorOptions apply to every detect, also with a detector passed in
+      const strict = await FacePipeline.create({
+        detector,
+        embedder: 'flat-nhwc',
+        dirs: [dir],
+        device: 'cpu',
+        detectorOptions: { minFaceSize: 100 },
+      });
+      expect(await strict.process(img)).toEqual([]);
+      expect(await strict.detect(img, { minFaceSize: 0 })).toHaveLength(1);
+      await strict.dispose();
     } finally {
       await p.dispose();
     }

@@ -45,7 +45,7 @@ export function rankSumTest(x: ArrayLike<number>, y: ArrayLike<number>): { stati
   for (let i = 0; i < n2; i++) all.push({ v: y[i], g: 1 });
   all.sort((a, b) => a.v - b.v);
   let s = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j < all.length && all[j].v === all[i].v) j++;
     const rank = (i + 1 + j) / 2; // average rank of ties

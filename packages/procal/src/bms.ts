@@ -10,7 +10,14 @@
  */
 import { InvalidArgumentError } from '@trustvision/core-tensor';
 import { binIndex, kmeansEdges, percentileEdges, quantileEdges, uniformEdges } from './binning.js';
-import { Calibrator, logitsOf, type BaseMethod, type CalibratorInput, type CalibratorJSON, type CalibratorOptions } from './calibrators.js';
+import {
+  Calibrator,
+  logitsOf,
+  type BaseMethod,
+  type CalibratorInput,
+  type CalibratorJSON,
+  type CalibratorOptions,
+} from './calibrators.js';
 import { replaceTopLabel, rowMax } from './density-ratio.js';
 import {
   argmaxRows,
@@ -87,7 +94,8 @@ export class BinMeanShift {
     checkProbabilities('probs', p, options);
     const y = toLabels('labels', input.labels, p.rows, p.cols);
     const prox = toVector64('proximity', input.proximity, p.rows);
-    const preds = input.preds === undefined ? argmaxRows(p.data, p.rows, p.cols) : toLabels('preds', input.preds, p.rows, p.cols);
+    const preds =
+      input.preds === undefined ? argmaxRows(p.data, p.rows, p.cols) : toLabels('preds', input.preds, p.rows, p.cols);
     const lambda = checkNumber('lambda', options.lambda ?? 0.5);
     const proxBins = checkInt('proxBins', options.proxBins ?? 5, 1);
     const confBins = checkInt('confBins', options.confBins ?? 10, 1);
@@ -101,7 +109,13 @@ export class BinMeanShift {
     const gaps: Float64Array[] = [];
     for (let b = 0; b < nP; b++) {
       const idx = members[b];
-      const e = idx.length > 0 ? quantileEdges(Float64Array.from(idx, (i) => conf[i]), confBins) : Float64Array.of(-Infinity, Infinity);
+      const e =
+        idx.length > 0
+          ? quantileEdges(
+              Float64Array.from(idx, (i) => conf[i]),
+              confBins,
+            )
+          : Float64Array.of(-Infinity, Infinity);
       const nC = e.length - 1;
       const n = new Float64Array(nC);
       const sc = new Float64Array(nC);
@@ -206,7 +220,12 @@ export class ProximityStratified {
   /** Fitted on the whole calibration set; used for bins that had no calibration samples. */
   readonly fallback: Calibrator;
 
-  private constructor(method: BaseMethod, edges: Float64Array, calibrators: (Calibrator | null)[], fallback: Calibrator) {
+  private constructor(
+    method: BaseMethod,
+    edges: Float64Array,
+    calibrators: (Calibrator | null)[],
+    fallback: Calibrator,
+  ) {
     this.method = method;
     this.edges = edges;
     this.calibrators = calibrators;
@@ -226,11 +245,27 @@ export class ProximityStratified {
     const bins = checkInt('bins', options.bins ?? 5, 1);
     const strategy = checkOneOf('strategy', options.strategy ?? 'quantile', ['quantile', 'uniform', 'kmeans'] as const);
     const edges =
-      strategy === 'quantile' ? percentileEdges(prox, bins) : strategy === 'uniform' ? uniformEdges(prox, bins) : kmeansEdges(prox, bins);
+      strategy === 'quantile'
+        ? percentileEdges(prox, bins)
+        : strategy === 'uniform'
+          ? uniformEdges(prox, bins)
+          : kmeansEdges(prox, bins);
     const nb = edges.length - 1;
-    const nbSq = input.neighbourSqDistances === undefined ? undefined : toMatrix64('neighbourSqDistances', input.neighbourSqDistances);
-    if (nbSq && nbSq.rows !== z.rows) throw new InvalidArgumentError('neighbourSqDistances', nbSq.rows, `${z.rows} rows`);
-    const fallback = Calibrator.fit(method, { logits: { data: z.data, shape: [z.rows, z.cols] }, labels: y, neighbourSqDistances: nbSq && { data: nbSq.data, shape: [nbSq.rows, nbSq.cols] } }, options.calibrator);
+    const nbSq =
+      input.neighbourSqDistances === undefined
+        ? undefined
+        : toMatrix64('neighbourSqDistances', input.neighbourSqDistances);
+    if (nbSq && nbSq.rows !== z.rows)
+      throw new InvalidArgumentError('neighbourSqDistances', nbSq.rows, `${z.rows} rows`);
+    const fallback = Calibrator.fit(
+      method,
+      {
+        logits: { data: z.data, shape: [z.rows, z.cols] },
+        labels: y,
+        neighbourSqDistances: nbSq && { data: nbSq.data, shape: [nbSq.rows, nbSq.cols] },
+      },
+      options.calibrator,
+    );
     const members: number[][] = Array.from({ length: nb }, () => []);
     for (let i = 0; i < z.rows; i++) members[binIndex(edges, prox[i])].push(i);
     const calibrators = members.map((idx) => {
@@ -253,7 +288,10 @@ export class ProximityStratified {
   predict(input: CalibratorInput & { proximity: ArrayLike<number> }): Float64Array {
     const z = logitsOf(input);
     const prox = toVector64('proximity', input.proximity, z.rows);
-    const nbSq = input.neighbourSqDistances === undefined ? undefined : toMatrix64('neighbourSqDistances', input.neighbourSqDistances);
+    const nbSq =
+      input.neighbourSqDistances === undefined
+        ? undefined
+        : toMatrix64('neighbourSqDistances', input.neighbourSqDistances);
     const out = new Float64Array(z.rows * z.cols);
     const groups = new Map<number, number[]>();
     for (let i = 0; i < z.rows; i++) {

@@ -129,7 +129,10 @@ export class Calibrator {
     const z = logitsOf(input);
     if (z.cols < 2) throw new ShapeError('logits', `[${z.rows}, ${z.cols}]`, '[N, C] with C >= 2 classes');
     const y = toLabels('labels', input.labels, z.rows, z.cols);
-    const nb = method === 'ptsk' ? neighbourKernels(input.neighbourSqDistances, z.rows, options.pts?.neighbours ?? 5) : undefined;
+    const nb =
+      method === 'ptsk'
+        ? neighbourKernels(input.neighbourSqDistances, z.rows, options.pts?.neighbours ?? 5)
+        : undefined;
     return new Calibrator(method, z.cols, fitImpl(method, z, y, nb, options));
   }
 
@@ -212,9 +215,16 @@ function implFromJSON(j: CalibratorJSON, classes: number): Impl {
     case 'ptsk':
       return new PtsImpl(j.method, j.topK, j.neighbours, j.clip, j.layers.map(Layer.fromJSON));
     case 'hb':
-      return hbImpl(j.bins, classes, j.binMap.map((b) => (b ? Float64Array.from(b) : null)));
+      return hbImpl(
+        j.bins,
+        classes,
+        j.binMap.map((b) => (b ? Float64Array.from(b) : null)),
+      );
     case 'ir':
-      return irImpl(classes, j.models.map((m) => (m ? IsotonicRegression.fromJSON(m) : null)));
+      return irImpl(
+        classes,
+        j.models.map((m) => (m ? IsotonicRegression.fromJSON(m) : null)),
+      );
     case 'mir':
       return mirImpl(IsotonicRegression.fromJSON(j.model));
   }
@@ -527,10 +537,13 @@ class PtsImpl implements Impl {
   /** Network input of one row: its top-K clipped logits (descending) ⊕ (ptsk) neighbour kernels. */
   features(z: Matrix64, nb: Matrix64 | undefined, i: number, out: Float64Array): void {
     const { data, cols } = z;
-    const row = Array.from(data.subarray(i * cols, (i + 1) * cols), (v) => Math.min(Math.max(v, -this.clip), this.clip));
+    const row = Array.from(data.subarray(i * cols, (i + 1) * cols), (v) =>
+      Math.min(Math.max(v, -this.clip), this.clip),
+    );
     row.sort((a, b) => b - a);
     for (let j = 0; j < this.topK; j++) out[j] = row[j];
-    if (this.method === 'ptsk') for (let j = 0; j < this.neighbours; j++) out[this.topK + j] = nb!.data[i * nb!.cols + j];
+    if (this.method === 'ptsk')
+      for (let j = 0; j < this.neighbours; j++) out[this.topK + j] = nb!.data[i * nb!.cols + j];
   }
 
   /** Forward pass; `acts` receives each layer's post-ReLU output (for backprop). Returns the raw output o. */

@@ -81,7 +81,8 @@ function num(values: Values, key: keyof Values): number | undefined {
   const v = values[key];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${key} must be a number, got '${v}'`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`--${key} must be a number, got '${v}'`);
   return n;
 }
 
@@ -152,7 +153,17 @@ function table(rows: [string, CalibrationReport][]): string {
     const pct = (v: number) => (100 * v).toFixed(2).padStart(8);
     const raw = (v: number) => v.toFixed(4).padStart(8);
     lines.push(
-      [name.padEnd(12), pct(r.ece), pct(r.ace), pct(r.mce), pct(r.piece), raw(r.nll), raw(r.brier), raw(r.auroc), pct(r.accuracy)].join(' '),
+      [
+        name.padEnd(12),
+        pct(r.ece),
+        pct(r.ace),
+        pct(r.mce),
+        pct(r.piece),
+        raw(r.nll),
+        raw(r.brier),
+        raw(r.auroc),
+        pct(r.accuracy),
+      ].join(' '),
     );
   }
   lines.push('(ECE, ACE, MCE (weighted, as the paper), PIECE and accuracy ×10⁻², i.e. in %)');
@@ -196,10 +207,16 @@ async function main(argv: string[]): Promise<number> {
       progress(`calibrated ${prediction.preds.length} test samples in ${Date.now() - t1} ms`);
       if (values.plot) {
         const correct = Uint8Array.from(prediction.preds, (p, i) => (p === Number(tst.labels![i]) ? 1 : 0));
-        const conf = (probs: Float64Array) => Float64Array.from(prediction.preds, (p, i) => probs[i * prediction.classes + p]);
+        const conf = (probs: Float64Array) =>
+          Float64Array.from(prediction.preds, (p, i) => probs[i * prediction.classes + p]);
         const svg = comparisonFigureSvg([
           { title: fitted.base, confidence: conf(prediction.baseProbs), correct, proximity: prediction.proximity },
-          { title: `${fitted.base} + ${fitted.method}`, confidence: prediction.confidence, correct, proximity: prediction.proximity },
+          {
+            title: `${fitted.base} + ${fitted.method}`,
+            confidence: prediction.confidence,
+            correct,
+            proximity: prediction.proximity,
+          },
         ]);
         await writeFileAtomic(values.plot, new TextEncoder().encode(svg));
         progress(`wrote ${values.plot}`);
@@ -234,8 +251,19 @@ async function main(argv: string[]): Promise<number> {
       const fitted = await ProximityCalibrator.fit({ ...cal, labels: cal.labels! }, options);
       const text = JSON.stringify(fitted.toJSON());
       await writeFileAtomic(out, new TextEncoder().encode(text + '\n'));
-      const report = { out, base: fitted.base, method: fitted.method, calibration: fitted.index.size, bytes: text.length + 1, ms: Date.now() - t0 };
-      console.log(values.json ? JSON.stringify(report) : `wrote ${out}: ${fitted.base} + ${fitted.method}, ${fitted.index.size} calibration samples`);
+      const report = {
+        out,
+        base: fitted.base,
+        method: fitted.method,
+        calibration: fitted.index.size,
+        bytes: text.length + 1,
+        ms: Date.now() - t0,
+      };
+      console.log(
+        values.json
+          ? JSON.stringify(report)
+          : `wrote ${out}: ${fitted.base} + ${fitted.method}, ${fitted.index.size} calibration samples`,
+      );
       return 0;
     }
     case 'apply': {
@@ -248,9 +276,16 @@ async function main(argv: string[]): Promise<number> {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') throw new FileNotFoundError('--calibrator', calPath);
-        throw new InvalidArgumentError('--calibrator', calPath, 'a JSON file written by `procal fit`', (e as Error).message);
+        throw new InvalidArgumentError(
+          '--calibrator',
+          calPath,
+          'a JSON file written by `procal fit`',
+          (e as Error).message,
+        );
       }
-      const fitted = ProximityCalibrator.fromJSON(json as never, { device: values.device as ProximityCalibratorOptions['device'] });
+      const fitted = ProximityCalibrator.fromJSON(json as never, {
+        device: values.device as ProximityCalibratorOptions['device'],
+      });
       const data = await readSet(inFile, '--in', false);
       const p = await fitted.predict(data);
       const n = p.preds.length;
@@ -262,9 +297,21 @@ async function main(argv: string[]): Promise<number> {
       });
       let metrics: CalibrationReport | undefined;
       if (data.labels)
-        metrics = evaluate({ probs: { data: p.probs, shape: [n, p.classes] }, labels: data.labels, proximity: p.proximity, preds: p.preds });
-      if (values.json) console.log(JSON.stringify({ out, n, method: fitted.method, base: fitted.base, metrics: metrics && pick(metrics) }));
-      else console.log(`wrote ${out}: ${n} samples` + (metrics ? `\n${table([[`${fitted.base} + ${fitted.method}`, metrics]])}` : ''));
+        metrics = evaluate({
+          probs: { data: p.probs, shape: [n, p.classes] },
+          labels: data.labels,
+          proximity: p.proximity,
+          preds: p.preds,
+        });
+      if (values.json)
+        console.log(
+          JSON.stringify({ out, n, method: fitted.method, base: fitted.base, metrics: metrics && pick(metrics) }),
+        );
+      else
+        console.log(
+          `wrote ${out}: ${n} samples` +
+            (metrics ? `\n${table([[`${fitted.base} + ${fitted.method}`, metrics]])}` : ''),
+        );
       return 0;
     }
     default:

@@ -8,7 +8,7 @@
  * classes share 1 − s in proportion to their probabilities.
  */
 import { InvalidArgumentError, ShapeError } from '@trustvision/core-tensor';
-import { ProductGaussianKde2D, normalReferenceBandwidth } from './kde.js';
+import { ProductGaussianKde2D, normalReferenceBandwidth, type KdeEvalOptions } from './kde.js';
 import {
   argmaxRows,
   checkNumber,
@@ -94,7 +94,8 @@ export class DensityRatioCalibrator {
     checkProbabilities('probs', p, options);
     const y = toLabels('labels', input.labels, p.rows, p.cols);
     const prox = toVector64('proximity', input.proximity, p.rows);
-    const preds = input.preds === undefined ? argmaxRows(p.data, p.rows, p.cols) : toLabels('preds', input.preds, p.rows, p.cols);
+    const preds =
+      input.preds === undefined ? argmaxRows(p.data, p.rows, p.cols) : toLabels('preds', input.preds, p.rows, p.cols);
     const exponent = checkNumber('bwExponent', options.bwExponent ?? -1 / 6, -10, 0);
     const minBw = checkNumber('minBandwidth', options.minBandwidth ?? 0, 0);
     const conf = rowMax(p.data, p.rows, p.cols);
@@ -166,20 +167,48 @@ export class DensityRatioCalibrator {
     return { s, fCorrect, fWrong };
   }
 
-  /**
-   * Calibrated probabilities [N, C]: the argmax class of each row of `probs` gets s, the others are rescaled to share
-   * 1 − s. A row whose other classes are all 0 (possible after binning calibrators) shares 1 − s equally among them
-   * (the official code would divide by zero).
-   */
-  predict(input: { probs: MatrixInput; proximity: ArrayLike<number> }, options: ProbabilityCheck = {}): Float64Array {
+  /** `scores` with the KDE sums on worker threads for large inputs (Node); identical results. */
+  async scoresAsync(
+    confidence: ArrayLike<number>,
+    proximity: ArrayLike<number>,
+    options: KdeEvalOptions = {},
+  ): Promise<DensityRatioScores> {
+    const c = toVector64('confidence', confidence);
+    const x = toVector64('proximity', proximity, c.length);
+    const fCorrect = await this.fCorrect.pdfAsync(c, x, options);
+    const fWrong = await this.fWrong.pdfAsync(c, x, options);
+    const s = new Float64Array(c.length);
+    for (let i = 0; i < c.length; i++) s[i] = fCorrect[i] / Math.max(fCorrect[i] + this.gamma * fWrong[i], 1e-10);
+    return { s, fCorrect, fWrong };
+  }
+
+  /** `predict` with the KDE sums on worker threads for large inputs (Node); identical results. */
+  async predictAsync(
+    input: { probs: MatrixInput; proximity: ArrayLike<number> },
+    options: ProbabilityCheck & KdeEvalOptions = {},
+  ): Promise<Float64Array> {
+    const { p, prox, pred, conf } = this.prepare(input, options);
+    const { s } = await this.scoresAsync(conf, prox, options);
+    return replaceTopLabel(p.data, p.rows, p.cols, pred, s);
+  }
+
+  private prepare(input: { probs: MatrixInput; proximity: ArrayLike<number> }, options: ProbabilityCheck) {
     if (input === null || typeof input !== 'object')
       throw new InvalidArgumentError('input', input, '{ probs, proximity }');
     const p = toMatrix64('probs', input.probs);
     checkProbabilities('probs', p, { sumTolerance: options.sumTolerance ?? this.sumTolerance });
     if (p.cols < 2) throw new ShapeError('probs', `[${p.rows}, ${p.cols}]`, '[N, C] with C >= 2');
     const prox = toVector64('proximity', input.proximity, p.rows);
-    const pred = argmaxRows(p.data, p.rows, p.cols);
-    const conf = rowMax(p.data, p.rows, p.cols);
+    return { p, prox, pred: argmaxRows(p.data, p.rows, p.cols), conf: rowMax(p.data, p.rows, p.cols) };
+  }
+
+  /**
+   * Calibrated probabilities [N, C]: the argmax class of each row of `probs` gets s, the others are rescaled to share
+   * 1 − s. A row whose other classes are all 0 (possible after binning calibrators) shares 1 − s equally among them
+   * (the official code would divide by zero).
+   */
+  predict(input: { probs: MatrixInput; proximity: ArrayLike<number> }, options: ProbabilityCheck = {}): Float64Array {
+    const { p, prox, pred, conf } = this.prepare(input, options);
     const { s } = this.scores(conf, prox);
     return replaceTopLabel(p.data, p.rows, p.cols, pred, s);
   }
@@ -201,8 +230,16 @@ export class DensityRatioCalibrator {
     checkNumber('json.gamma', json.gamma, 0);
     return new DensityRatioCalibrator(
       json.gamma,
-      new ProductGaussianKde2D(json.correct.confidence, json.correct.proximity, pairOf('bandwidthCorrect', json.bandwidthCorrect)),
-      new ProductGaussianKde2D(json.wrong.confidence, json.wrong.proximity, pairOf('bandwidthWrong', json.bandwidthWrong)),
+      new ProductGaussianKde2D(
+        json.correct.confidence,
+        json.correct.proximity,
+        pairOf('bandwidthCorrect', json.bandwidthCorrect),
+      ),
+      new ProductGaussianKde2D(
+        json.wrong.confidence,
+        json.wrong.proximity,
+        pairOf('bandwidthWrong', json.bandwidthWrong),
+      ),
     );
   }
 }

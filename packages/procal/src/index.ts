@@ -42,12 +42,25 @@ export type {
   ProximityIndexJSON,
   ProximityOptions,
 } from './proximity.js';
-export { ProductGaussianKde2D, normalReferenceBandwidth, populationStd } from './kde.js';
+export { ProductGaussianKde2D, fastExpNeg, normalReferenceBandwidth, populationStd } from './kde.js';
+export type { KdeEvalOptions } from './kde.js';
 export { DensityRatioCalibrator } from './density-ratio.js';
-export type { DensityRatioFitInput, DensityRatioJSON, DensityRatioOptions, DensityRatioScores } from './density-ratio.js';
+export type {
+  DensityRatioFitInput,
+  DensityRatioJSON,
+  DensityRatioOptions,
+  DensityRatioScores,
+} from './density-ratio.js';
 export { IsotonicRegression, pava } from './isotonic.js';
 export type { IsotonicJSON, IsotonicOptions } from './isotonic.js';
-export { BASE_METHODS, BINNING_METHODS, CONTINUOUS_METHODS, Calibrator, fitTemperature, simplexQp3 } from './calibrators.js';
+export {
+  BASE_METHODS,
+  BINNING_METHODS,
+  CONTINUOUS_METHODS,
+  Calibrator,
+  fitTemperature,
+  simplexQp3,
+} from './calibrators.js';
 export type { BaseMethod, CalibratorInput, CalibratorJSON, CalibratorOptions, PtsOptions } from './calibrators.js';
 export { BinMeanShift, ProximityStratified } from './bms.js';
 export type {

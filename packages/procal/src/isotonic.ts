@@ -34,7 +34,13 @@ export class IsotonicRegression {
   }
 
   static fromJSON(json: IsotonicJSON): IsotonicRegression {
-    if (!json || !Array.isArray(json.x) || !Array.isArray(json.y) || json.x.length !== json.y.length || json.x.length === 0)
+    if (
+      !json ||
+      !Array.isArray(json.x) ||
+      !Array.isArray(json.y) ||
+      json.x.length !== json.y.length ||
+      json.x.length === 0
+    )
       throw new InvalidArgumentError('json', json, '{ x: number[], y: number[] } of equal, non-zero length');
     return new IsotonicRegression(Float64Array.from(json.x), Float64Array.from(json.y));
   }

@@ -1,5 +1,7 @@
 /**
- * Calibration metrics with the binning conventions of the ProCal official code (spec `procal.md` §A6).
+ * Calibration metrics with the binning conventions of the ProCal official code (spec `procal.md` §A6): ECE, ACE
+ * (equal-mass), MCE (weighted, as the code reports, and standard), PIECE (code and paper binning), NLL, Brier, AUROC,
+ * and `evaluate` for all of them at the original model's prediction.
  *
  * Confidence bins are equal-width on [0, 1]. The inner edges are `i * (1 / bins)` for i = 1..bins-1, exactly the
  * values of `np.linspace(0, 1, bins + 1)[1:-1]`, and a confidence goes to bin `np.digitize(conf, innerEdges)`:
@@ -8,7 +10,16 @@
  */
 import { InvalidArgumentError, NonFiniteError, ShapeError, rocAuc } from '@trustvision/core-tensor';
 import { binIndex, quantileEdges } from './binning.js';
-import { argmaxRows, checkInt, checkNumber, checkOneOf, toLabels, toMatrix64, toVector64, checkProbabilities } from './validate.js';
+import {
+  argmaxRows,
+  checkInt,
+  checkNumber,
+  checkOneOf,
+  toLabels,
+  toMatrix64,
+  toVector64,
+  checkProbabilities,
+} from './validate.js';
 import type { LabelInput, MatrixInput } from './validate.js';
 
 /** Confidences: any array-like of numbers in [0, 1] (`Float32Array`, `Float64Array`, `number[]`). */
@@ -504,6 +515,3 @@ export function evaluate(input: EvaluateInput, options: EvaluateOptions = {}): C
     n,
   };
 }
-
-/** Internal: for callers that validated already (not part of the public API). */
-export const _internal = { topLabelKernel, pieceKernel, aceKernel, binOf };

@@ -79,7 +79,12 @@ export class ClassifierModel {
       ['featuresOutput', this.featuresOutput],
     ] as const)
       if (!outs.includes(name))
-        throw new InvalidArgumentError(param, name, `an output of the model (${outs.join(', ')})`, 'a ProCal classifier needs logits and features outputs');
+        throw new InvalidArgumentError(
+          param,
+          name,
+          `an output of the model (${outs.join(', ')})`,
+          'a ProCal classifier needs logits and features outputs',
+        );
     const ins = s.inputs.map((i) => i.name);
     if (options.input !== undefined && !ins.includes(options.input))
       throw new InvalidArgumentError('input', options.input, `one of the model inputs (${ins.join(', ')})`);
@@ -99,7 +104,8 @@ export class ClassifierModel {
     let runner: Runner;
     if (typeof model === 'string') {
       const loadModel = (core as unknown as { loadModel?: (p: string, o: object) => Promise<Runner> }).loadModel;
-      if (!loadModel) throw new InvalidArgumentError('model', model, 'model bytes (loading by name or path needs Node)');
+      if (!loadModel)
+        throw new InvalidArgumentError('model', model, 'model bytes (loading by name or path needs Node)');
       runner = await loadModel(model, { device: options.device, dirs: options.dirs, card: options.card });
     } else if (model instanceof Uint8Array) {
       const session = await createSession(model, { device: options.device });
@@ -130,10 +136,18 @@ export class ClassifierModel {
     const shape = (cardIn?.shape ?? info.shape ?? []) as (number | string | null)[];
     const layout = (cardIn?.layout ?? 'NCHW').toUpperCase();
     if (shape.length !== 4 || (layout !== 'NCHW' && layout !== 'NHWC'))
-      throw new InvalidArgumentError('images', 'images', `a tensor input (the model input is ${JSON.stringify(shape)}, ${layout})`);
+      throw new InvalidArgumentError(
+        'images',
+        'images',
+        `a tensor input (the model input is ${JSON.stringify(shape)}, ${layout})`,
+      );
     const [c, h, w] = layout === 'NCHW' ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
     if (typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number' || ![1, 3, 4].includes(c))
-      throw new InvalidArgumentError('images', 'images', 'a model with a fixed [C, H, W] image input (pass a tensor instead)');
+      throw new InvalidArgumentError(
+        'images',
+        'images',
+        'a model with a fixed [C, H, W] image input (pass a tensor instead)',
+      );
     const range = cardIn?.range ?? [0, 1];
     const scale = range[1] > 1 ? '0-255' : '0-1';
     const per = c * h * w;

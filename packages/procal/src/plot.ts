@@ -67,20 +67,30 @@ function axes(fr: Frame, title: string, xLabel = 'confidence', yLabel = 'accurac
     const px = x + v * w;
     const py = y + h - v * h;
     parts.push(`<line x1="${f(px)}" y1="${f(y + h)}" x2="${f(px)}" y2="${f(y + h + 4)}" stroke="#333"/>`);
-    parts.push(`<text x="${f(px)}" y="${f(y + h + 16)}" font-size="10" text-anchor="middle" ${FONT}>${v.toFixed(1)}</text>`);
+    parts.push(
+      `<text x="${f(px)}" y="${f(y + h + 16)}" font-size="10" text-anchor="middle" ${FONT}>${v.toFixed(1)}</text>`,
+    );
     parts.push(`<line x1="${f(x - 4)}" y1="${f(py)}" x2="${f(x)}" y2="${f(py)}" stroke="#333"/>`);
-    parts.push(`<text x="${f(x - 6)}" y="${f(py + 3)}" font-size="10" text-anchor="end" ${FONT}>${v.toFixed(1)}</text>`);
+    parts.push(
+      `<text x="${f(x - 6)}" y="${f(py + 3)}" font-size="10" text-anchor="end" ${FONT}>${v.toFixed(1)}</text>`,
+    );
     if (t > 0 && t < 5) {
       parts.push(`<line x1="${f(px)}" y1="${f(y)}" x2="${f(px)}" y2="${f(y + h)}" stroke="#eee"/>`);
       parts.push(`<line x1="${f(x)}" y1="${f(py)}" x2="${f(x + w)}" y2="${f(py)}" stroke="#eee"/>`);
     }
   }
-  parts.push(`<line x1="${f(x)}" y1="${f(y + h)}" x2="${f(x + w)}" y2="${f(y)}" stroke="#888" stroke-dasharray="4 3"/>`);
-  parts.push(`<text x="${f(x + w / 2)}" y="${f(y + h + 32)}" font-size="11" text-anchor="middle" ${FONT}>${esc(xLabel)}</text>`);
+  parts.push(
+    `<line x1="${f(x)}" y1="${f(y + h)}" x2="${f(x + w)}" y2="${f(y)}" stroke="#888" stroke-dasharray="4 3"/>`,
+  );
+  parts.push(
+    `<text x="${f(x + w / 2)}" y="${f(y + h + 32)}" font-size="11" text-anchor="middle" ${FONT}>${esc(xLabel)}</text>`,
+  );
   parts.push(
     `<text x="${f(x - 34)}" y="${f(y + h / 2)}" font-size="11" text-anchor="middle" transform="rotate(-90 ${f(x - 34)} ${f(y + h / 2)})" ${FONT}>${esc(yLabel)}</text>`,
   );
-  parts.push(`<text x="${f(x + w / 2)}" y="${f(y - 8)}" font-size="12" font-weight="bold" text-anchor="middle" ${FONT}>${esc(title)}</text>`);
+  parts.push(
+    `<text x="${f(x + w / 2)}" y="${f(y - 8)}" font-size="12" font-weight="bold" text-anchor="middle" ${FONT}>${esc(title)}</text>`,
+  );
   return parts.join('');
 }
 
@@ -90,7 +100,8 @@ function reliabilityPanel(data: DiagramData, fr: Frame, title: string, bins: num
   const ok = correctness(data.correct, conf.length);
   const r = reliabilityBins(conf, ok, { bins });
   let ece = 0;
-  for (let b = 0; b < bins; b++) if (r.count[b] > 0) ece += (r.count[b] / r.total) * Math.abs(r.accuracy[b] - r.meanConfidence[b]);
+  for (let b = 0; b < bins; b++)
+    if (r.count[b] > 0) ece += (r.count[b] / r.total) * Math.abs(r.accuracy[b] - r.meanConfidence[b]);
   const parts: string[] = [axes(fr, `${title} (ECE ${(100 * ece).toFixed(2)}×10⁻²)`)];
   const { x, y, w, h } = fr;
   const bw = w / bins;
@@ -111,7 +122,9 @@ function reliabilityPanel(data: DiagramData, fr: Frame, title: string, bins: num
     );
     // sample-count strip along the bottom
     const ch = (r.count[b] / maxCount) * h * 0.15;
-    parts.push(`<rect x="${f(bx + 1)}" y="${f(y + h - ch)}" width="${f(bw - 2)}" height="${f(ch)}" fill="#555" fill-opacity="0.35"/>`);
+    parts.push(
+      `<rect x="${f(bx + 1)}" y="${f(y + h - ch)}" width="${f(bw - 2)}" height="${f(ch)}" fill="#555" fill-opacity="0.35"/>`,
+    );
   }
   parts.push(
     `<g font-size="10" ${FONT}><rect x="${f(x + 8)}" y="${f(y + 8)}" width="10" height="10" fill="#3b6fb6"/><text x="${f(x + 22)}" y="${f(y + 17)}">accuracy</text>` +
@@ -121,7 +134,18 @@ function reliabilityPanel(data: DiagramData, fr: Frame, title: string, bins: num
   return parts.join('');
 }
 
-const PALETTE = ['#d73027', '#fc8d59', '#e6a817', '#91bfdb', '#4575b4', '#313695', '#762a83', '#1b7837', '#8c510a', '#01665e'];
+const PALETTE = [
+  '#d73027',
+  '#fc8d59',
+  '#e6a817',
+  '#91bfdb',
+  '#4575b4',
+  '#313695',
+  '#762a83',
+  '#1b7837',
+  '#8c510a',
+  '#01665e',
+];
 
 /** The body of a proximity-stratified panel: one reliability curve per equal-mass proximity group. */
 function stratifiedPanel(
@@ -165,7 +189,8 @@ function stratifiedPanel(
     }
     const colour = PALETTE[Math.round((g * (PALETTE.length - 1)) / Math.max(ng - 1, 1))] ?? '#333';
     const pts: string[] = [];
-    for (let b = 0; b < nb; b++) if (n[b] > 0) pts.push(`${f(x + (sc[b] / n[b]) * w)},${f(y + h - (sa[b] / n[b]) * h)}`);
+    for (let b = 0; b < nb; b++)
+      if (n[b] > 0) pts.push(`${f(x + (sc[b] / n[b]) * w)},${f(y + h - (sa[b] / n[b]) * h)}`);
     parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${colour}" stroke-width="1.8"/>`);
     for (const pnt of pts) {
       const [px, py] = pnt.split(',');
@@ -185,7 +210,7 @@ function stratifiedPanel(
   });
   parts.push(
     `<g font-size="9" ${FONT}><rect x="${f(x + 4)}" y="${f(y + 4)}" width="${f(Math.min(w - 8, 230))}" height="${f(legend.length * 13 + 6)}" fill="#fff" fill-opacity="0.85" stroke="#ccc"/>${legend.join('')}</g>`,
-  )
+  );
   return parts.join('');
 }
 
@@ -201,7 +226,11 @@ export function reliabilityDiagramSvg(data: DiagramData, options: DiagramOptions
   const bins = checkInt('bins', options.bins ?? 15, 1);
   const width = options.width ?? 420;
   const height = options.height ?? 420;
-  return svg(width, height, reliabilityPanel(data, { x: 56, y: 30, w: width - 76, h: height - 80 }, options.title ?? 'Reliability', bins));
+  return svg(
+    width,
+    height,
+    reliabilityPanel(data, { x: 56, y: 30, w: width - 76, h: height - 80 }, options.title ?? 'Reliability', bins),
+  );
 }
 
 /** A proximity-stratified reliability diagram: one curve per equal-mass proximity group (default 5). */
@@ -216,7 +245,13 @@ export function proximityDiagramSvg(
   return svg(
     width,
     height,
-    stratifiedPanel(data, { x: 56, y: 30, w: width - 76, h: height - 80 }, options.title ?? 'Reliability by proximity', bins, groups),
+    stratifiedPanel(
+      data,
+      { x: 56, y: 30, w: width - 76, h: height - 80 },
+      options.title ?? 'Reliability by proximity',
+      bins,
+      groups,
+    ),
   );
 }
 
@@ -225,7 +260,12 @@ export function proximityDiagramSvg(
  * diagrams on top, proximity-stratified diagrams below.
  */
 export function comparisonFigureSvg(
-  panels: { title: string; confidence: ArrayLike<number>; correct: ArrayLike<number | boolean>; proximity: ArrayLike<number> }[],
+  panels: {
+    title: string;
+    confidence: ArrayLike<number>;
+    correct: ArrayLike<number | boolean>;
+    proximity: ArrayLike<number>;
+  }[],
   options: { bins?: number; groups?: number; panelSize?: number } = {},
 ): string {
   if (!Array.isArray(panels) || panels.length === 0)
@@ -237,7 +277,15 @@ export function comparisonFigureSvg(
   panels.forEach((p, i) => {
     const x0 = i * size;
     body.push(reliabilityPanel(p, { x: x0 + 56, y: 30, w: size - 76, h: size - 80 }, p.title, bins));
-    body.push(stratifiedPanel(p, { x: x0 + 56, y: size + 30, w: size - 76, h: size - 80 }, `${p.title}: by proximity`, bins, groups));
+    body.push(
+      stratifiedPanel(
+        p,
+        { x: x0 + 56, y: size + 30, w: size - 76, h: size - 80 },
+        `${p.title}: by proximity`,
+        bins,
+        groups,
+      ),
+    );
   });
   return svg(size * panels.length, size * 2, body.join(''));
 }

@@ -10,7 +10,14 @@
  * pts, ptsk) and 'stratified' on the binning bases (hb, ir, mir).
  */
 import { InvalidArgumentError, ShapeError } from '@trustvision/core-tensor';
-import { BinMeanShift, ProximityStratified, type BinMeanShiftJSON, type BinMeanShiftOptions, type ProximityStratifiedJSON, type ProximityStratifiedOptions } from './bms.js';
+import {
+  BinMeanShift,
+  ProximityStratified,
+  type BinMeanShiftJSON,
+  type BinMeanShiftOptions,
+  type ProximityStratifiedJSON,
+  type ProximityStratifiedOptions,
+} from './bms.js';
 import {
   BASE_METHODS,
   BINNING_METHODS,
@@ -37,6 +44,8 @@ export interface ProximityCalibratorOptions extends ProximityOptions {
   densityRatio?: DensityRatioOptions;
   binMeanShift?: BinMeanShiftOptions;
   stratified?: Omit<ProximityStratifiedOptions, 'calibrator'>;
+  /** Threads of the Density-Ratio KDE sums (default: the CPUs, at most 8; Node ≥ 20.16). Results do not depend on it. */
+  threads?: number;
 }
 
 /** Model outputs for a set of samples: features plus logits (or probabilities). */
@@ -52,7 +61,7 @@ export interface ModelOutputs {
 export interface Prediction {
   /** Calibrated probabilities [N, C], row-major. */
   probs: Float64Array;
-  /** The base calibrator's probabilities (before ProCal), [N, C]. */
+  /** The base calibrator's probabilities (before ProCal; for 'stratified' the base fitted on the whole calibration set), [N, C]. */
   baseProbs: Float64Array;
   /** The original model's prediction (argmax of the logits). */
   preds: Int32Array;
@@ -94,6 +103,7 @@ interface Parts {
   densityRatio?: DensityRatioCalibrator;
   binMeanShift?: BinMeanShift;
   calibration?: Prediction;
+  threads?: number;
 }
 
 /** The fitted pipeline. */
@@ -102,13 +112,14 @@ export class ProximityCalibrator {
   readonly method: ProcalMethod;
   readonly classes: number;
   readonly index: ProximityIndex;
-  /** The base calibrator (absent for 'stratified', which holds one per proximity bin). */
+  /** The base calibrator (absent for 'stratified', which holds one per proximity bin plus one fitted on all). */
   readonly calibrator: Calibrator | undefined;
   readonly stratified: ProximityStratified | undefined;
   readonly densityRatio: DensityRatioCalibrator | undefined;
   readonly binMeanShift: BinMeanShift | undefined;
   /** The calibration set's own outputs (proximity with self excluded), when fitted in this process. */
   readonly calibration: Prediction | undefined;
+  private readonly threads: number | undefined;
 
   private constructor(parts: Parts) {
     this.base = parts.base;
@@ -120,6 +131,7 @@ export class ProximityCalibrator {
     this.densityRatio = parts.densityRatio;
     this.binMeanShift = parts.binMeanShift;
     this.calibration = parts.calibration;
+    this.threads = parts.threads;
   }
 
   /** Fits proximity, the base calibrator and the ProCal method on a labelled calibration set. */
@@ -130,7 +142,10 @@ export class ProximityCalibrator {
     if (input === null || typeof input !== 'object')
       throw new InvalidArgumentError('input', input, '{ features, logits | probs, labels }');
     const base = checkOneOf('base', options.base ?? 'conf', BASE_METHODS);
-    const method = resolveMethod(base, checkOneOf('method', options.method ?? 'auto', ['none', 'dr', 'bms', 'stratified', 'auto'] as const));
+    const method = resolveMethod(
+      base,
+      checkOneOf('method', options.method ?? 'auto', ['none', 'dr', 'bms', 'stratified', 'auto'] as const),
+    );
     const z = logitsOf(input);
     if (z.cols < 2) throw new ShapeError('logits', `[${z.rows}, ${z.cols}]`, '[N, C] with C >= 2');
     const y = toLabels('labels', input.labels, z.rows, z.cols);
@@ -139,10 +154,18 @@ export class ProximityCalibrator {
       throw new ShapeError('features', `[${index.size}, ${index.dim}]`, `[${z.rows}, D] (one row per logits row)`);
     const nb = await index.neighbours();
     const preds = argmaxRows(z.data, z.rows, z.cols);
-    const parts: Parts = { base, method, classes: z.cols, index };
-    const fitInput = { logits: matrix(z), labels: y, neighbourSqDistances: { data: nb.sqDistances, shape: [z.rows, nb.k] } };
+    const parts: Parts = { base, method, classes: z.cols, index, threads: options.threads };
+    const fitInput = {
+      logits: matrix(z),
+      labels: y,
+      neighbourSqDistances: { data: nb.sqDistances, shape: [z.rows, nb.k] },
+    };
     if (method === 'stratified') {
-      parts.stratified = ProximityStratified.fit(base, { ...fitInput, proximity: nb.proximity }, { ...options.stratified, calibrator: options.calibrator });
+      parts.stratified = ProximityStratified.fit(
+        base,
+        { ...fitInput, proximity: nb.proximity },
+        { ...options.stratified, calibrator: options.calibrator },
+      );
     } else {
       parts.calibrator = Calibrator.fit(base, fitInput, options.calibrator);
     }
@@ -161,26 +184,42 @@ export class ProximityCalibrator {
         { sumTolerance, ...options.binMeanShift },
       );
     const fitted = new ProximityCalibrator(parts);
-    const probs = fitted.post(baseProbs, z, nb);
-    return new ProximityCalibrator({ ...parts, calibration: fitted.assemble(probs, baseProbs, preds, nb.proximity, z.cols) });
+    const probs = await fitted.post(baseProbs, z, nb);
+    return new ProximityCalibrator({
+      ...parts,
+      calibration: fitted.assemble(probs, baseProbs, preds, nb.proximity, z.cols),
+    });
   }
 
+  private nbInput(z: Matrix64, nb: NeighbourResult) {
+    return { logits: matrix(z), neighbourSqDistances: { data: nb.sqDistances, shape: [z.rows, nb.k] } };
+  }
+
+  /** The base calibrator's output; for 'stratified', the base fitted on the whole calibration set. */
   private baseProbabilities(z: Matrix64, nb: NeighbourResult): Float64Array {
-    const input = { logits: matrix(z), neighbourSqDistances: { data: nb.sqDistances, shape: [z.rows, nb.k] } };
-    if (this.stratified) return this.stratified.predict({ ...input, proximity: nb.proximity });
+    const input = this.nbInput(z, nb);
+    if (this.stratified) return this.stratified.fallback.predict(input);
     return this.calibrator!.predict(input);
   }
 
-  private post(baseProbs: Float64Array, z: Matrix64, nb: NeighbourResult): Float64Array {
+  private async post(baseProbs: Float64Array, z: Matrix64, nb: NeighbourResult): Promise<Float64Array> {
     const probs = { data: baseProbs, shape: [z.rows, z.cols] };
     // rows of MIR's output do not sum to 1 exactly (iso(p) + 1e-9·p, not renormalised)
     const check = { sumTolerance: this.base === 'mir' ? Infinity : undefined };
-    if (this.densityRatio) return this.densityRatio.predict({ probs, proximity: nb.proximity }, check);
+    if (this.densityRatio)
+      return this.densityRatio.predictAsync({ probs, proximity: nb.proximity }, { ...check, threads: this.threads });
     if (this.binMeanShift) return this.binMeanShift.predict({ probs, proximity: nb.proximity }, check);
+    if (this.stratified) return this.stratified.predict({ ...this.nbInput(z, nb), proximity: nb.proximity });
     return baseProbs;
   }
 
-  private assemble(probs: Float64Array, baseProbs: Float64Array, preds: Int32Array, proximity: Float64Array, classes: number): Prediction {
+  private assemble(
+    probs: Float64Array,
+    baseProbs: Float64Array,
+    preds: Int32Array,
+    proximity: Float64Array,
+    classes: number,
+  ): Prediction {
     const confidence = new Float64Array(preds.length);
     for (let i = 0; i < preds.length; i++) confidence[i] = probs[i * classes + preds[i]];
     return { probs, baseProbs, preds, confidence, proximity, classes };
@@ -197,12 +236,16 @@ export class ProximityCalibrator {
       throw new InvalidArgumentError('input', input, '{ features, logits | probs }');
     const z = logitsOf(input);
     if (z.cols !== this.classes)
-      throw new ShapeError(input.logits !== undefined ? 'logits' : 'probs', `[${z.rows}, ${z.cols}]`, `[N, ${this.classes}]`);
+      throw new ShapeError(
+        input.logits !== undefined ? 'logits' : 'probs',
+        `[${z.rows}, ${z.cols}]`,
+        `[N, ${this.classes}]`,
+      );
     const nb = await this.index.neighbours(input.features);
     if (nb.proximity.length !== z.rows)
       throw new ShapeError('features', `${nb.proximity.length} rows`, `${z.rows} rows (one per logits row)`);
     const baseProbs = this.baseProbabilities(z, nb);
-    const probs = this.post(baseProbs, z, nb);
+    const probs = await this.post(baseProbs, z, nb);
     return this.assemble(probs, baseProbs, argmaxRows(z.data, z.rows, z.cols), nb.proximity, z.cols);
   }
 
@@ -240,7 +283,10 @@ export class ProximityCalibrator {
   }
 
   /** Restores a calibrator saved with `toJSON` (run options: device, op-graphs, backend of the proximity search). */
-  static fromJSON(json: ProximityCalibratorJSON, run: Pick<ProximityOptions, 'device' | 'ops' | 'backend'> = {}) {
+  static fromJSON(
+    json: ProximityCalibratorJSON,
+    run: Pick<ProximityOptions, 'device' | 'ops' | 'backend'> & { threads?: number } = {},
+  ) {
     if (json === null || typeof json !== 'object' || json.format !== 'trustvision.procal/1')
       throw new InvalidArgumentError(
         'json.format',
@@ -258,6 +304,7 @@ export class ProximityCalibrator {
       stratified: json.stratified && ProximityStratified.fromJSON(json.stratified),
       densityRatio: json.densityRatio && DensityRatioCalibrator.fromJSON(json.densityRatio),
       binMeanShift: json.binMeanShift && BinMeanShift.fromJSON(json.binMeanShift),
+      threads: run.threads,
     });
   }
 

@@ -219,7 +219,8 @@ export class ProximityIndex {
     } else {
       const mean = this.mean!;
       const cs = this.colScale!;
-      for (let i = 0; i < rows; i++) for (let t = 0; t < cols; t++) out[i * cols + t] = (data[i * cols + t] - mean[t]) * cs[t];
+      for (let i = 0; i < rows; i++)
+        for (let t = 0; t < cols; t++) out[i * cols + t] = (data[i * cols + t] - mean[t]) * cs[t];
     }
     return out;
   }
@@ -245,10 +246,20 @@ export class ProximityIndex {
         `an integer in [1, ${available}]`,
         `the reference set has ${this.size} rows${excludeSelf ? ', one of which is the query itself' : ''}`,
       );
-    const qScale = self ? this.rowScale : this.options.normalize === 'l2' ? rowInverseNorms(q.data, q.rows, q.cols) : undefined;
+    const qScale = self
+      ? this.rowScale
+      : this.options.normalize === 'l2'
+        ? rowInverseNorms(q.data, q.rows, q.cols)
+        : undefined;
     const qn = self ? this.normed : this.transform(q, qScale);
     if (q.rows === 0)
-      return { proximity: new Float64Array(0), sqDistances: new Float64Array(0), indices: new Int32Array(0), k, backend: 'js' };
+      return {
+        proximity: new Float64Array(0),
+        sqDistances: new Float64Array(0),
+        indices: new Int32Array(0),
+        k,
+        backend: 'js',
+      };
     const Q = tensor(qn, [q.rows, this.dim]);
     const R = tensor(this.normed, [this.size, this.dim]);
     const knnOptions = { k, metric: 'sqeuclidean' as const, excludeSelf, backend: this.backend };

@@ -53,7 +53,11 @@ function readMatrix(param: string, x: unknown): { get: (i: number, j: number) =>
     return { get: (i, j) => (x[i] as ArrayLike<number>)[j], rows, cols };
   }
   if (x === null || typeof x !== 'object' || !('data' in x) || !('shape' in x))
-    throw new InvalidArgumentError(param, x, 'a matrix: { data, shape } (e.g. a core-tensor Tensor) or an array of rows');
+    throw new InvalidArgumentError(
+      param,
+      x,
+      'a matrix: { data, shape } (e.g. a core-tensor Tensor) or an array of rows',
+    );
   const m = x as { data: unknown; shape: unknown; stride?: unknown; offset?: unknown; dtype?: unknown };
   if (!isArrayLike(m.shape) || m.shape.length !== 2)
     throw new ShapeError(param, isArrayLike(m.shape) ? Array.from(m.shape as ArrayLike<number>) : m.shape, '[N, C]');
@@ -68,7 +72,11 @@ function readMatrix(param: string, x: unknown): { get: (i: number, j: number) =>
   const offset = typeof m.offset === 'number' ? m.offset : 0;
   const last = rows > 0 && cols > 0 ? offset + (rows - 1) * stride[0] + (cols - 1) * stride[1] : offset - 1;
   if (rows > 0 && cols > 0 && (offset < 0 || last >= data.length || offset + (rows - 1) * stride[0] < 0))
-    throw new ShapeError(param, `data of length ${data.length}`, `at least ${rows * cols} elements for [${rows}, ${cols}]`);
+    throw new ShapeError(
+      param,
+      `data of length ${data.length}`,
+      `at least ${rows * cols} elements for [${rows}, ${cols}]`,
+    );
   const d = data as ArrayLike<number>;
   const [s0, s1] = stride;
   return { get: (i, j) => d[offset + i * s0 + j * s1], rows, cols };
@@ -235,7 +243,11 @@ export function softmaxRows(data: ArrayLike<number>, rows: number, cols: number,
 /** Checks a positive integer option. */
 export function checkInt(param: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw new InvalidArgumentError(param, v, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
+    throw new InvalidArgumentError(
+      param,
+      v,
+      max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`,
+    );
   return v;
 }
 

@@ -19,7 +19,9 @@ const { cal, test: tst, C, D } = dataset();
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -40,7 +42,11 @@ function writeSet(file: string, part: typeof cal, withLabels = true, probs = fal
     }
     arrays.probs = tensor(p, [part.n, C]);
   } else arrays.logits = tensor(part.logits.data, [part.n, C]);
-  if (withLabels) arrays.labels = tensor(BigInt64Array.from(part.labels, (v) => BigInt(v)), [part.n]);
+  if (withLabels)
+    arrays.labels = tensor(
+      BigInt64Array.from(part.labels, (v) => BigInt(v)),
+      [part.n],
+    );
   writeFileSync(file, encodeNpz(arrays));
 }
 
@@ -81,7 +87,20 @@ describe('procal evaluate', () => {
     const text = readFileSync(svg, 'utf8');
     expect(text.startsWith('<svg')).toBe(true);
     expect(text).toMatch(/ir \+ stratified: by proximity/);
-    const bms = await cli('evaluate', '--cal', calFile, '--test', testFile, '--base', 'ts', '--method', 'bms', '--lambda', '1', '--json');
+    const bms = await cli(
+      'evaluate',
+      '--cal',
+      calFile,
+      '--test',
+      testFile,
+      '--base',
+      'ts',
+      '--method',
+      'bms',
+      '--lambda',
+      '1',
+      '--json',
+    );
     expect(JSON.parse(bms.stdout).method).toBe('bms');
   });
 

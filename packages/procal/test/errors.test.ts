@@ -31,7 +31,12 @@ describe('mismatched sizes', () => {
     expectThrows(() => evaluate({ probs: p, labels: [0, 1], proximity: [0.5] }), ShapeError, 'E_SHAPE', 'proximity');
     expectThrows(() => evaluate({ probs: p, labels: [0, 1], preds: [0, 1, 1] }), ShapeError, 'E_SHAPE', 'preds');
     expectThrows(() => piece([0.5, 0.6], [1, 0], [0.1]), ShapeError, 'E_SHAPE', 'proximity');
-    const e = expectThrows(() => evaluate({ probs: { data: new Float64Array(5), shape: [2, 3] }, labels: [0, 1] }), ShapeError, 'E_SHAPE', 'probs');
+    const e = expectThrows(
+      () => evaluate({ probs: { data: new Float64Array(5), shape: [2, 3] }, labels: [0, 1] }),
+      ShapeError,
+      'E_SHAPE',
+      'probs',
+    );
     expect(e.message).toMatch(/at least 6 elements/);
   });
 
@@ -49,7 +54,12 @@ describe('mismatched sizes', () => {
       'logits',
     );
     const index = await ProximityIndex.create(cal.features);
-    await expectRejects(index.proximity({ data: new Float32Array(12), shape: [3, 4] }), ShapeError, 'E_SHAPE', 'queries');
+    await expectRejects(
+      index.proximity({ data: new Float32Array(12), shape: [3, 4] }),
+      ShapeError,
+      'E_SHAPE',
+      'queries',
+    );
   });
 });
 
@@ -59,11 +69,31 @@ describe('values out of range', () => {
       [0.6, 0.4],
       [0.3, 0.7],
     ]);
-    const e = expectThrows(() => evaluate({ probs: p, labels: [0, 2] }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels[1]');
+    const e = expectThrows(
+      () => evaluate({ probs: p, labels: [0, 2] }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels[1]',
+    );
     expect(e).toMatchObject({ value: '2', expected: 'an integer in [0, 1]' });
-    expectThrows(() => evaluate({ probs: p, labels: [0, -1] }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels[1]');
-    expectThrows(() => evaluate({ probs: p, labels: [0, 0.5] }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels[1]');
-    expectThrows(() => Calibrator.fit('ts', { logits: tst.logits, labels: Int32Array.from(tst.labels, () => 7) }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels[0]');
+    expectThrows(
+      () => evaluate({ probs: p, labels: [0, -1] }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels[1]',
+    );
+    expectThrows(
+      () => evaluate({ probs: p, labels: [0, 0.5] }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels[1]',
+    );
+    expectThrows(
+      () => Calibrator.fit('ts', { logits: tst.logits, labels: Int32Array.from(tst.labels, () => 7) }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels[0]',
+    );
     // bigint labels (numpy int64 through readNpz) are accepted
     expect(evaluate({ probs: p, labels: BigInt64Array.of(0n, 1n) }).accuracy).toBe(1);
   });
@@ -80,31 +110,81 @@ describe('values out of range', () => {
       'probs[0]',
     );
     expect(e.message).toMatch(/summing to 1/);
-    expectThrows(() => evaluate({ probs: probs([[1.2, -0.2]]), labels: [0] }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'probs[0, 0]');
+    expectThrows(
+      () => evaluate({ probs: probs([[1.2, -0.2]]), labels: [0] }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'probs[0, 0]',
+    );
     const rows = Array.from({ length: cal.n }, () => [0.5, 0.2, 0.2, 0.05, 0.06]);
-    await expectRejects(ProximityCalibrator.fit({ features: cal.features, probs: probs(rows), labels: cal.labels }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'probs[0]');
+    await expectRejects(
+      ProximityCalibrator.fit({ features: cal.features, probs: probs(rows), labels: cal.labels }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'probs[0]',
+    );
   });
 
   test('NaN and ±Infinity anywhere', async () => {
     const f = Float32Array.from(cal.features.data);
     f[17] = NaN;
-    const err = await expectRejects(ProximityIndex.create({ data: f, shape: cal.features.shape }), NonFiniteError, 'E_NON_FINITE', 'referenceFeatures');
+    const err = await expectRejects(
+      ProximityIndex.create({ data: f, shape: cal.features.shape }),
+      NonFiniteError,
+      'E_NON_FINITE',
+      'referenceFeatures',
+    );
     expect((err as NonFiniteError).index).toBe(17);
     const z = Float32Array.from(cal.logits.data);
     z[3] = Infinity;
-    expectThrows(() => Calibrator.fit('ts', { logits: { data: z, shape: cal.logits.shape }, labels: cal.labels }), NonFiniteError, 'E_NON_FINITE', 'logits');
+    expectThrows(
+      () => Calibrator.fit('ts', { logits: { data: z, shape: cal.logits.shape }, labels: cal.labels }),
+      NonFiniteError,
+      'E_NON_FINITE',
+      'logits',
+    );
     expectThrows(() => evaluate({ probs: probs([[NaN, 1]]), labels: [0] }), NonFiniteError, 'E_NON_FINITE', 'probs');
     expectThrows(() => piece([0.5], [1], [Infinity]), NonFiniteError, 'E_NON_FINITE', 'proximity');
-    expectThrows(() => reliabilityDiagramSvg({ confidence: [0.5, NaN], correct: [1, 0] }), NonFiniteError, 'E_NON_FINITE', 'confidence');
+    expectThrows(
+      () => reliabilityDiagramSvg({ confidence: [0.5, NaN], correct: [1, 0] }),
+      NonFiniteError,
+      'E_NON_FINITE',
+      'confidence',
+    );
   });
 
   test('options are checked', async () => {
     await expectRejects(ProximityIndex.create(cal.features, { k: 0 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'k');
-    await expectRejects(ProximityIndex.create(cal.features, { normalize: 'cosine' as never }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'normalize');
-    await expectRejects(ProximityCalibrator.fit(cal, { base: 'platt' as never }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'base');
-    await expectRejects(ProximityCalibrator.fit(cal, { method: 'kde' as never }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'method');
-    expectThrows(() => evaluate({ probs: probs([[0.5, 0.5]]), labels: [0] }, { binning: 'x' as never }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'binning');
-    expectThrows(() => ProximityCalibrator.fromJSON({ format: 'nope' } as never), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'json.format');
+    await expectRejects(
+      ProximityIndex.create(cal.features, { normalize: 'cosine' as never }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'normalize',
+    );
+    await expectRejects(
+      ProximityCalibrator.fit(cal, { base: 'platt' as never }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'base',
+    );
+    await expectRejects(
+      ProximityCalibrator.fit(cal, { method: 'kde' as never }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'method',
+    );
+    expectThrows(
+      () => evaluate({ probs: probs([[0.5, 0.5]]), labels: [0] }, { binning: 'x' as never }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'binning',
+    );
+    expectThrows(
+      () => ProximityCalibrator.fromJSON({ format: 'nope' } as never),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'json.format',
+    );
   });
 });
 
@@ -117,25 +197,45 @@ describe('k against the reference size', () => {
     expect((await index.proximity(tst.features)).length).toBe(tst.n); // k = 10 of 10 rows for other queries
     const big = await ProximityIndex.create(small, { k: 11 });
     await expectRejects(big.proximity(tst.features), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'k');
-    await expectRejects(proximity(undefined, { data: new Float32Array(8), shape: [1, 8] }), ShapeError, 'E_SHAPE', 'referenceFeatures');
+    await expectRejects(
+      proximity(undefined, { data: new Float32Array(8), shape: [1, 8] }),
+      ShapeError,
+      'E_SHAPE',
+      'referenceFeatures',
+    );
   });
 });
 
 describe('degenerate Density-Ratio fits', () => {
   const p = probs(Array.from({ length: 20 }, (_, r) => [0.8 - (r % 7) / 100, 0.2 + (r % 7) / 100]));
-  const prox = Float64Array.from({ length: 20 }, (_, i) => 0.3 + (i * 37) % 11 / 20);
+  const prox = Float64Array.from({ length: 20 }, (_, i) => 0.3 + ((i * 37) % 11) / 20);
 
   test('all correct or all wrong: no KDE for one group', () => {
     const allRight = new Int32Array(20);
-    const e = expectThrows(() => DensityRatioCalibrator.fit({ probs: p, labels: allRight, proximity: prox }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels');
+    const e = expectThrows(
+      () => DensityRatioCalibrator.fit({ probs: p, labels: allRight, proximity: prox }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels',
+    );
     expect(e).toMatchObject({ value: '"20 correct and 0 wrong predictions"' });
-    expectThrows(() => DensityRatioCalibrator.fit({ probs: p, labels: new Int32Array(20).fill(1), proximity: prox }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels');
+    expectThrows(
+      () => DensityRatioCalibrator.fit({ probs: p, labels: new Int32Array(20).fill(1), proximity: prox }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels',
+    );
   });
 
   test('a constant confidence or proximity inside a group gives a zero bandwidth; minBandwidth is the fallback', () => {
     const labels = Int32Array.from({ length: 20 }, (_, i) => (i < 15 ? 0 : 1));
     const constProx = new Float64Array(20).fill(0.5);
-    const e = expectThrows(() => DensityRatioCalibrator.fit({ probs: p, labels, proximity: constProx }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'proximity');
+    const e = expectThrows(
+      () => DensityRatioCalibrator.fit({ probs: p, labels, proximity: constProx }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'proximity',
+    );
     expect(e.message).toMatch(/minBandwidth/);
     const dr = DensityRatioCalibrator.fit({ probs: p, labels, proximity: constProx }, { minBandwidth: 1e-3 });
     const out = dr.predict({ probs: p, proximity: constProx });
@@ -157,7 +257,10 @@ describe('degenerate Density-Ratio fits', () => {
 
 describe('empty bins: documented fallbacks', () => {
   test('metrics skip empty bins; an all-empty proximity range keeps PIECE defined', () => {
-    expect(evaluate({ probs: probs([[0.99, 0.01]]), labels: [0], proximity: [0.3] })).toMatchObject({ ece: 0.010000000000000009, piece: 0.010000000000000009 });
+    expect(evaluate({ probs: probs([[0.99, 0.01]]), labels: [0], proximity: [0.3] })).toMatchObject({
+      ece: 0.010000000000000009,
+      piece: 0.010000000000000009,
+    });
   });
 
   test('a proximity stratum without calibration samples uses the base calibrator fitted on everything', () => {
@@ -179,7 +282,14 @@ describe('empty bins: documented fallbacks', () => {
   });
 
   test('histogram binning gives empty bins their centre, and all-zero rows become uniform', () => {
-    const hb = Calibrator.fit('hb', { probs: probs([[0.95, 0.05], [0.92, 0.08], [0.15, 0.85]]), labels: [0, 1, 1] });
+    const hb = Calibrator.fit('hb', {
+      probs: probs([
+        [0.95, 0.05],
+        [0.92, 0.08],
+        [0.15, 0.85],
+      ]),
+      labels: [0, 1, 1],
+    });
     const j = hb.toJSON() as { binMap: number[][] };
     expect(j.binMap[0][4]).toBeCloseTo(0.45, 15);
     const out = hb.predict({ probs: probs([[0.5, 0.5]]) });

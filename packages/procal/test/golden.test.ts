@@ -67,7 +67,12 @@ describe('proximity', () => {
   test.each([
     ['meanExp on L2-normalised features (code)', {}, 'calMeanExp', 'testMeanExp'],
     ["expMean (paper's Eq. 1)", { aggregate: 'expMean' as const }, 'calExpMean', 'testExpMean'],
-    ['standardised features, d²/dim (NLP script)', { normalize: 'standardize' as const, distanceScale: 'dim' as const }, 'calStandardized', 'testStandardized'],
+    [
+      'standardised features, d²/dim (NLP script)',
+      { normalize: 'standardize' as const, distanceScale: 'dim' as const },
+      'calStandardized',
+      'testStandardized',
+    ],
   ])('%s', async (_name, options, calKey, testKey) => {
     const index = await ProximityIndex.create(cal.features, options);
     expect(maxRelErr(await index.proximity(), g.proximity[calKey])).toBeLessThan(1e-12);
@@ -126,7 +131,12 @@ describe('Density-Ratio calibration (statsmodels KDEMultivariate)', () => {
     const ref = g.dr[name];
     const pc = softmax(cal.logits.data, cal.n, C, t);
     const pt = softmax(tst.logits.data, tst.n, C, t);
-    const dr = DensityRatioCalibrator.fit({ probs: { data: pc, shape: [cal.n, C] }, labels: cal.labels, proximity: proxCal, preds: predsCal });
+    const dr = DensityRatioCalibrator.fit({
+      probs: { data: pc, shape: [cal.n, C] },
+      labels: cal.labels,
+      proximity: proxCal,
+      preds: predsCal,
+    });
     expectRel(dr.gamma, ref.gamma, 1e-15);
     expect(maxRelErr(dr.fCorrect.bandwidth, ref.bwCorrect)).toBeLessThan(1e-12);
     expect(maxRelErr(dr.fWrong.bandwidth, ref.bwWrong)).toBeLessThan(1e-12);
@@ -145,7 +155,8 @@ describe('Density-Ratio calibration (statsmodels KDEMultivariate)', () => {
     const { calibrated, base } = await cal0.evaluate(tst);
     expectRel(base.ece, g.metrics.confTest.ece, 1e-6);
     expectRel(base.piece, g.metrics.confTest.piece, 1e-6);
-    for (const k of ['ece', 'ace', 'piece', 'nll', 'auroc'] as const) expectRel(calibrated[k], g.metrics.confDrTest[k], 1e-6);
+    for (const k of ['ece', 'ace', 'piece', 'nll', 'auroc'] as const)
+      expectRel(calibrated[k], g.metrics.confDrTest[k], 1e-6);
     expectRel(calibrated.mce, g.metrics.confDrTest.mceWeighted, 1e-6);
   });
 });
@@ -203,9 +214,12 @@ describe("the code's BMS: proximity-stratified re-fitting (5 percentile bins)", 
   test("auto method on hb/ir/mir is 'stratified' and reproduces the reference end to end", async () => {
     const p = await ProximityCalibrator.fit(cal, { base: 'ir' });
     expect(p.method).toBe('stratified');
-    const { calibrated } = await p.evaluate(tst);
+    const { calibrated, base } = await p.evaluate(tst);
     expectRel(calibrated.piece, g.stratified.ir.metrics.piece, 1e-6);
     expectRel(calibrated.ece, g.stratified.ir.metrics.ece, 1e-6);
+    // the base is IR fitted on the whole calibration set
+    expectRel(base.piece, g.base.ir.metrics.piece, 1e-6);
+    expectRel(base.ece, g.base.ir.metrics.ece, 1e-6);
   });
 });
 

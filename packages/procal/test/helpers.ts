@@ -12,7 +12,12 @@ export function golden(): Golden {
 }
 
 /** Rows of a row-major [n, cols] array picked by `idx`. */
-export function rows<T extends Float32Array | Float64Array>(data: ArrayLike<number>, cols: number, idx: readonly number[], out: T): T {
+export function rows<T extends Float32Array | Float64Array>(
+  data: ArrayLike<number>,
+  cols: number,
+  idx: readonly number[],
+  out: T,
+): T {
   idx.forEach((r, i) => {
     for (let j = 0; j < cols; j++) out[i * cols + j] = data[r * cols + j];
   });
@@ -49,7 +54,12 @@ export function expectRel(a: number, b: number, tol: number): void {
 }
 
 /** Asserts that `fn` throws an error of `cls` with the given `code` and `param`; returns the error. */
-export function expectThrows(fn: () => unknown, cls: new (...a: never[]) => Error, code: string, param?: string): Error {
+export function expectThrows(
+  fn: () => unknown,
+  cls: new (...a: never[]) => Error,
+  code: string,
+  param?: string,
+): Error {
   let caught: unknown;
   try {
     fn();

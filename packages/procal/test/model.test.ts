@@ -6,7 +6,15 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileNotFoundError, GraphBuilder, InvalidArgumentError, Rng, attr, tensor, type Image } from '@trustvision/core-tensor';
+import {
+  FileNotFoundError,
+  GraphBuilder,
+  InvalidArgumentError,
+  Rng,
+  attr,
+  tensor,
+  type Image,
+} from '@trustvision/core-tensor';
 import { ClassifierModel, ProCal, ProximityCalibrator } from '../src/index.js';
 import { expectRejects } from './helpers.js';
 
@@ -67,7 +75,9 @@ describe('ClassifierModel', () => {
     expect(out.features.shape).toEqual([N, 6]);
     for (let i = 0; i < N * 3; i++) expect(out.logits.data[i]).toBeCloseTo(ref.logits[i], 4);
     for (let i = 0; i < N * 6; i++) expect(out.features.data[i]).toBeCloseTo(ref.feats[i], 4);
-    const whole = await (await ClassifierModel.load(tinyClassifier(), { batchSize: 1000, device: 'cpu' })).run(tensor(X, [N, 1, 4, 4]));
+    const whole = await (
+      await ClassifierModel.load(tinyClassifier(), { batchSize: 1000, device: 'cpu' })
+    ).run(tensor(X, [N, 1, 4, 4]));
     expect(Array.from(whole.logits.data)).toEqual(Array.from(out.logits.data));
     await m.dispose();
   });
@@ -86,12 +96,30 @@ describe('ClassifierModel', () => {
   });
 
   test('a model without the two outputs, a missing model, a wrong input name', async () => {
-    await expectRejects(ClassifierModel.load(tinyClassifier(['logits', 'embedding']), { device: 'cpu' }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'featuresOutput');
-    const m = await ClassifierModel.load(tinyClassifier(['logits', 'embedding']), { device: 'cpu', featuresOutput: 'embedding' });
+    await expectRejects(
+      ClassifierModel.load(tinyClassifier(['logits', 'embedding']), { device: 'cpu' }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'featuresOutput',
+    );
+    const m = await ClassifierModel.load(tinyClassifier(['logits', 'embedding']), {
+      device: 'cpu',
+      featuresOutput: 'embedding',
+    });
     expect(m.featuresOutput).toBe('embedding');
     await m.dispose();
-    await expectRejects(ClassifierModel.load('no-such-procal-model', { dirs: [os.tmpdir()] }), FileNotFoundError, 'E_FILE_NOT_FOUND', 'model');
-    await expectRejects(ClassifierModel.load(tinyClassifier(), { input: 'pixels' }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'input');
+    await expectRejects(
+      ClassifierModel.load('no-such-procal-model', { dirs: [os.tmpdir()] }),
+      FileNotFoundError,
+      'E_FILE_NOT_FOUND',
+      'model',
+    );
+    await expectRejects(
+      ClassifierModel.load(tinyClassifier(), { input: 'pixels' }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'input',
+    );
   });
 
   test('loads from a path (without a card)', async () => {
@@ -128,7 +156,12 @@ describe('ProCal.fromModel', () => {
 
   test('predict before fit is a typed error', async () => {
     const procal = await ProCal.fromModel(tinyClassifier(), { device: 'cpu' });
-    await expectRejects(procal.predict(tensor(X.subarray(0, 16), [1, 1, 4, 4])), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'calibrator');
+    await expectRejects(
+      procal.predict(tensor(X.subarray(0, 16), [1, 1, 4, 4])),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'calibrator',
+    );
     await procal.dispose();
   });
 });

@@ -45,8 +45,18 @@ describe('SVG diagrams', () => {
   });
 
   test('bad input', () => {
-    expectThrows(() => reliabilityDiagramSvg({ confidence: conf, correct: [1] }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'correct');
-    expectThrows(() => reliabilityDiagramSvg({ confidence: conf, correct }, { bins: 0 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'bins');
+    expectThrows(
+      () => reliabilityDiagramSvg({ confidence: conf, correct: [1] }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'correct',
+    );
+    expectThrows(
+      () => reliabilityDiagramSvg({ confidence: conf, correct }, { bins: 0 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'bins',
+    );
     expectThrows(() => comparisonFigureSvg([]), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'panels');
   });
 });

@@ -26,22 +26,27 @@ const { cal, test: tst, C } = dataset();
 describe('ProximityCalibrator', () => {
   const bases = ['conf', 'ts', 'ets', 'pts', 'hb', 'ir', 'mir'] as const;
   const methods = ['none', 'dr', 'bms', 'stratified'] as const;
-  test.each(bases.flatMap((b) => methods.map((m) => [b, m] as const)))('%s + %s: fit, predict, JSON round trip', async (base, method) => {
-    const fitted = await ProximityCalibrator.fit(cal, { base, method, calibrator: { pts: { epochs: 3 } } });
-    expect([fitted.base, fitted.method]).toEqual([base, method]);
-    const p = await fitted.predict(tst);
-    expect(p.probs.length).toBe(tst.n * C);
-    expect(p.probs.every((v) => v >= 0 && v <= 1 + 1e-8)).toBe(true);
-    const restored = ProximityCalibrator.fromJSON(JSON.parse(JSON.stringify(fitted.toJSON())));
-    const q = await restored.predict(tst);
-    expect(Array.from(q.probs)).toEqual(Array.from(p.probs));
-    expect(Array.from(q.proximity)).toEqual(Array.from(p.proximity));
-    // the calibration set's own outputs are kept (proximity with self excluded)
-    expect(maxRelErr(fitted.calibration!.proximity, golden().proximity.calMeanExp)).toBeLessThan(1e-12);
-  });
+  test.each(bases.flatMap((b) => methods.map((m) => [b, m] as const)))(
+    '%s + %s: fit, predict, JSON round trip',
+    async (base, method) => {
+      const fitted = await ProximityCalibrator.fit(cal, { base, method, calibrator: { pts: { epochs: 3 } } });
+      expect([fitted.base, fitted.method]).toEqual([base, method]);
+      const p = await fitted.predict(tst);
+      expect(p.probs.length).toBe(tst.n * C);
+      expect(p.probs.every((v) => v >= 0 && v <= 1 + 1e-8)).toBe(true);
+      const restored = ProximityCalibrator.fromJSON(JSON.parse(JSON.stringify(fitted.toJSON())));
+      const q = await restored.predict(tst);
+      expect(Array.from(q.probs)).toEqual(Array.from(p.probs));
+      expect(Array.from(q.proximity)).toEqual(Array.from(p.proximity));
+      // the calibration set's own outputs are kept (proximity with self excluded)
+      expect(maxRelErr(fitted.calibration!.proximity, golden().proximity.calMeanExp)).toBeLessThan(1e-12);
+    },
+  );
 
   test("'auto' resolves as the paper's tables: dr for continuous bases, stratified for binning ones", () => {
-    expect(['conf', 'ts', 'ets', 'pts', 'ptsk'].map((b) => resolveMethod(b as never, 'auto'))).toEqual(Array(5).fill('dr'));
+    expect(['conf', 'ts', 'ets', 'pts', 'ptsk'].map((b) => resolveMethod(b as never, 'auto'))).toEqual(
+      Array(5).fill('dr'),
+    );
     expect(['hb', 'ir', 'mir'].map((b) => resolveMethod(b as never, 'auto'))).toEqual(Array(3).fill('stratified'));
     expect(resolveMethod('ir', 'bms')).toBe('bms');
   });

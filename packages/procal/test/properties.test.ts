@@ -90,7 +90,10 @@ describe('paper examples and theorems', () => {
       return s / n;
     };
     for (const lambda of [1, 0.5, 1.5]) {
-      const bms = BinMeanShift.fit({ probs: { data: probs, shape: [n, C] }, labels: cal.labels, proximity: prox }, { lambda, clip: false });
+      const bms = BinMeanShift.fit(
+        { probs: { data: probs, shape: [n, C] }, labels: cal.labels, proximity: prox },
+        { lambda, clip: false },
+      );
       const shifted = bms.shift(conf, prox);
       // Σ_B (n_B/N)(A − F)² from the fitted gaps
       let gapSq = 0;
@@ -99,7 +102,10 @@ describe('paper examples and theorems', () => {
       expect(reduction).toBeCloseTo((lambda * (2 - lambda) * gapSq) / n, 14);
       if (lambda === 1) expect(reduction).toBeGreaterThan(0);
       // clipping to [0, 1] can only lower it further
-      const clipped = BinMeanShift.fit({ probs: { data: probs, shape: [n, C] }, labels: cal.labels, proximity: prox }, { lambda, clip: true });
+      const clipped = BinMeanShift.fit(
+        { probs: { data: probs, shape: [n, C] }, labels: cal.labels, proximity: prox },
+        { lambda, clip: true },
+      );
       expect(brier(clipped.shift(conf, prox))).toBeLessThanOrEqual(brier(shifted) + 1e-15);
     }
   });
@@ -113,7 +119,11 @@ describe('paper examples and theorems', () => {
     // PIECE ≥ ECE holds for both outputs
     expect(r.base.piece).toBeGreaterThanOrEqual(r.base.ece);
     expect(r.calibrated.piece).toBeGreaterThanOrEqual(r.calibrated.ece);
-    const bms = await ProximityCalibrator.fit(cal, { base: 'conf', method: 'bms', binMeanShift: { proxBins: 3, confBins: 4 } });
+    const bms = await ProximityCalibrator.fit(cal, {
+      base: 'conf',
+      method: 'bms',
+      binMeanShift: { proxBins: 3, confBins: 4 },
+    });
     const b = await bms.evaluate(tst);
     expect(b.calibrated.piece).toBeLessThan(b.base.piece);
     // confidence is read at the original prediction; calibrated rows still sum to 1
@@ -132,7 +142,8 @@ describe('calibrators without a bit-exact reference', () => {
     const { cal, C } = dataset();
     const mse = (p: Float64Array) => {
       let s = 0;
-      for (let i = 0; i < cal.n; i++) for (let j = 0; j < C; j++) s += (p[i * C + j] - (cal.labels[i] === j ? 1 : 0)) ** 2;
+      for (let i = 0; i < cal.n; i++)
+        for (let j = 0; j < C; j++) s += (p[i * C + j] - (cal.labels[i] === j ? 1 : 0)) ** 2;
       return s / (cal.n * C);
     };
     const untrained = Calibrator.fit('pts', cal, { pts: { epochs: 0, seed: 3 } });
@@ -159,7 +170,11 @@ describe('calibrators without a bit-exact reference', () => {
     const nbCal = await index.neighbours();
     const nbTest = await index.neighbours(tst.features);
     const fit = (nb: typeof nbCal) => ({ data: nb.sqDistances, shape: [nb.proximity.length, nb.k] });
-    const ptsk = Calibrator.fit('ptsk', { ...cal, neighbourSqDistances: fit(nbCal) }, { pts: { epochs: 50, lr: 1e-2, batchSize: 50 } });
+    const ptsk = Calibrator.fit(
+      'ptsk',
+      { ...cal, neighbourSqDistances: fit(nbCal) },
+      { pts: { epochs: 50, lr: 1e-2, batchSize: 50 } },
+    );
     const p = ptsk.predict({ logits: tst.logits, neighbourSqDistances: fit(nbTest) });
     expect(p.length).toBe(tst.n * C);
     const j = ptsk.toJSON() as { layers: { inputs: number }[]; topK: number; neighbours: number };
@@ -177,9 +192,34 @@ describe('calibrators without a bit-exact reference', () => {
 
   test('ETS QP: exact on a hand-made problem, including the interior and vertex solutions', () => {
     // minimise |w − t|² over the simplex: G = I, b = t
-    expect(simplexQp3([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [0.2, 0.3, 0.5]).map((v) => +v.toFixed(12))).toEqual([0.2, 0.3, 0.5]);
-    expect(simplexQp3([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [2, 0, 0]).map((v) => +v.toFixed(12))).toEqual([1, 0, 0]);
-    const w = simplexQp3([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [0.8, 0.6, -1]);
+    expect(
+      simplexQp3(
+        [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+        [0.2, 0.3, 0.5],
+      ).map((v) => +v.toFixed(12)),
+    ).toEqual([0.2, 0.3, 0.5]);
+    expect(
+      simplexQp3(
+        [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+        [2, 0, 0],
+      ).map((v) => +v.toFixed(12)),
+    ).toEqual([1, 0, 0]);
+    const w = simplexQp3(
+      [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+      [0.8, 0.6, -1],
+    );
     expect(w.map((v) => +v.toFixed(12))).toEqual([0.6, 0.4, 0]);
   });
 

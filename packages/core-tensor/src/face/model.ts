@@ -4,6 +4,7 @@
  * in Node, URLs in browsers), so this module needs no Node imports; names are looked up as `<dir>/<name>.onnx` in
  * the same folders as Node's `modelSearchPath` ($TRUSTVISION_MODELS, then the cache that `npm run models` fills).
  */
+import { modelSearchPath } from '../model-path.js';
 import { FileNotFoundError, InvalidArgumentError, TrustVisionError } from '../errors.js';
 import {
   cardPathFor,
@@ -53,24 +54,6 @@ export interface FaceModel {
   readonly owned: boolean;
   run(feeds: Feeds): Promise<Record<string, Tensor>>;
   dispose(): Promise<void>;
-}
-
-function env(name: string): string | undefined {
-  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-  return p?.env?.[name] || undefined;
-}
-
-/** The folders searched for a model given by name (the same order as Node's `modelSearchPath`). */
-export function faceModelDirs(dirs: readonly string[] = []): string[] {
-  const out = [...dirs];
-  const models = env('TRUSTVISION_MODELS');
-  if (models) out.push(models);
-  const home = env('HOME') ?? env('USERPROFILE');
-  const cache =
-    env('TRUSTVISION_CACHE') ?? (env('XDG_CACHE_HOME') ? `${env('XDG_CACHE_HOME')}/trustvision` : undefined);
-  if (cache) out.push(`${cache}/models`);
-  else if (home) out.push(`${home}/.cache/trustvision/models`);
-  return out;
 }
 
 function isPathLike(s: string): boolean {
@@ -132,7 +115,7 @@ export async function openFaceModel(
       if (!bytes) throw new FileNotFoundError(what, source);
       file = source;
     } else {
-      const search = faceModelDirs(options.dirs);
+      const search = modelSearchPath(options.dirs);
       for (const dir of search) {
         const candidate = `${dir.replace(/[/\\]+$/, '')}/${source}.onnx`;
         bytes = await tryRead(candidate);

@@ -56,7 +56,10 @@ export interface FacePipelineOptions {
   deviceOptions?: DeviceOptions;
   /** Extra folders searched first for models given by name. */
   dirs?: string[];
-  /** Detection settings (tiles, thresholds, NMS) plus the detector's input range / anchors when not in its card. */
+  /**
+   * Detection settings (tiles, thresholds, NMS; applied to every `detect`/`process`) plus the detector's input range
+   * and anchors when its card does not state them (used only when the pipeline opens the detector).
+   */
   detectorOptions?: BlazeFaceDetectOptions & { range?: [number, number]; anchors?: BlazeFaceAnchorConfig };
   /** 'similarity' (default): keypoints → ArcFace template; 'box': the detection box, squared, with a margin. */
   alignment?: AlignmentMode;
@@ -197,6 +200,8 @@ export class FacePipeline {
   private readonly embedder: FaceModel;
   private readonly ownsDetector: boolean;
   private readonly options: FacePipelineOptions;
+  /** `detectorOptions` minus the detector's construction settings: applied to every `detect`. */
+  private readonly detectDefaults: BlazeFaceDetectOptions;
   private disposed = false;
 
   private constructor(
@@ -212,6 +217,8 @@ export class FacePipeline {
     this.contract = contract;
     this.alignment = options.alignment ?? 'similarity';
     this.options = options;
+    const { range: _range, anchors: _anchors, ...detect } = options.detectorOptions ?? {};
+    this.detectDefaults = detect;
   }
 
   static async create(options: FacePipelineOptions = {}): Promise<FacePipeline> {
@@ -253,7 +260,7 @@ export class FacePipeline {
   /** Faces in `image` (boxes and keypoints in image pixels, best first). */
   async detect(image: Image, options: BlazeFaceDetectOptions = {}): Promise<FaceDetection[]> {
     this.live();
-    return this.detector.detect(image, options);
+    return this.detector.detect(image, { ...this.detectDefaults, ...options });
   }
 
   /**
