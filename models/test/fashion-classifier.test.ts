@@ -31,8 +31,14 @@ function fashionMnistDir(): string {
   } catch (e) {
     throw new Error(`Fashion-MNIST is not available: ${(e as Error).message}\n${HOW_TO_GET}`);
   }
-  for (const f of ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'])
-    if (!existsSync(path.join(dir, f))) throw new Error(`Fashion-MNIST is incomplete: ${path.join(dir, f)} is missing.\n${HOW_TO_GET}`);
+  for (const f of [
+    't10k-images-idx3-ubyte.gz',
+    't10k-labels-idx1-ubyte.gz',
+    'train-images-idx3-ubyte.gz',
+    'train-labels-idx1-ubyte.gz',
+  ])
+    if (!existsSync(path.join(dir, f)))
+      throw new Error(`Fashion-MNIST is incomplete: ${path.join(dir, f)} is missing.\n${HOW_TO_GET}`);
   return dir;
 }
 
@@ -130,7 +136,11 @@ describe('fashion-classifier (ProCal stand-in)', () => {
   test('the committed card is valid, says STAND-IN, and is what the recipe drafts from the committed log', async () => {
     const card = validateModelCard(JSON.parse(readFileSync(files.card, 'utf8')));
     expect(card.task).toBe('image-classification');
-    expect(card.provenance).toMatchObject({ license: 'MIT', standIn: true, source: 'models/python/fashion_classifier.py' });
+    expect(card.provenance).toMatchObject({
+      license: 'MIT',
+      standIn: true,
+      source: 'models/python/fashion_classifier.py',
+    });
     expect(card.description).toMatch(/STAND-IN/);
     expect(card.outputs.map((o) => [o.name, o.shape])).toEqual([
       ['logits', ['batch', 10]],
@@ -158,7 +168,9 @@ describe('fashion-classifier (ProCal stand-in)', () => {
       expect(r.negativeFeatures).toBe(0); // features are a ReLU output
       const accuracy = r.correct / r.n;
       if (Math.abs(accuracy - expected) > 0.001)
-        throw new Error(`${name} accuracy ${accuracy} (${r.correct}/${r.n}) differs from the card's ${expected} by more than 0.1%`);
+        throw new Error(
+          `${name} accuracy ${accuracy} (${r.correct}/${r.n}) differs from the card's ${expected} by more than 0.1%`,
+        );
       expect(accuracy).toBeGreaterThan(0.9);
     }
   });

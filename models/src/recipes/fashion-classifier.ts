@@ -80,16 +80,22 @@ function isModelsRoot(dir: string): boolean {
   }
 }
 
-/** This module's folder, in CommonJS (dist/cjs, ts-jest) and in ESM (dist/esm, via the stack's file URL). */
-function moduleDir(): string | undefined {
-  if (typeof __dirname === 'string') return __dirname;
-  const m = /file:\/\/(\/[^\s)]+?):\d+:\d+/.exec(new Error().stack ?? '');
-  return m ? path.dirname(decodeURIComponent(m[1])) : undefined;
+/**
+ * Folders to search upward from: this module's folder (CommonJS `__dirname`; in ESM, the file in the first stack
+ * frame, which is this module), then the working directory.
+ */
+function searchStarts(): string[] {
+  const starts: string[] = [];
+  if (typeof __dirname === 'string') starts.push(__dirname);
+  const m = /(?:file:\/\/)?(\/[^\s():]+):\d+:\d+/.exec(new Error().stack ?? '');
+  if (m) starts.push(path.dirname(decodeURIComponent(m[1])));
+  starts.push(process.cwd());
+  return starts;
 }
 
 /** The @trustvision/models folder (holding package.json, cards/, prebuilt/, python/). */
 export function modelsRoot(): string {
-  const starts = [moduleDir(), process.cwd()].filter((d): d is string => !!d);
+  const starts = searchStarts();
   for (const start of starts) {
     for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
       if (isModelsRoot(dir)) return dir;
@@ -97,9 +103,11 @@ export function modelsRoot(): string {
       if (path.dirname(dir) === dir) break;
     }
   }
-  throw new TrustVisionError('E_FILE_NOT_FOUND', 'cannot find the @trustvision/models folder (models/package.json)', {
-    param: 'modelsRoot',
-  });
+  throw new TrustVisionError(
+    'E_FILE_NOT_FOUND',
+    `cannot find the @trustvision/models folder (models/package.json) above ${starts.join(', ')}; pass modelsRoot`,
+    { param: 'modelsRoot' },
+  );
 }
 
 export const fashionClassifierPaths = (root = modelsRoot()) => ({
@@ -208,7 +216,7 @@ function findPython(explicit?: string): string {
   throw new TrustVisionError(
     'E_RUNTIME_MISSING',
     `retraining fashion-classifier needs Python with PyTorch and numpy; none of ${tried.join(', ')} has them. ` +
-      "On Debian: `apt-get install -y python3-torch` (then /usr/bin/python3), or set TRUSTVISION_PYTHON. " +
+      'On Debian: `apt-get install -y python3-torch` (then /usr/bin/python3), or set TRUSTVISION_PYTHON. ' +
       'Without retraining, the committed models/prebuilt/fashion-classifier.onnx is used.',
     { param: 'python', value: explicit },
   );

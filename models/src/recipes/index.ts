@@ -2,5 +2,6 @@
 import type { Recipe } from '../build.js';
 import { blazefaceBackRecipe, blazefaceRecipe } from './blazeface.js';
 import { faceresRecipe } from './faceres.js';
+import { fashionClassifierRecipe } from './fashion-classifier.js';
 
-export const RECIPES: readonly Recipe[] = [faceresRecipe, blazefaceRecipe, blazefaceBackRecipe];
+export const RECIPES: readonly Recipe[] = [faceresRecipe, blazefaceRecipe, blazefaceBackRecipe, fashionClassifierRecipe];

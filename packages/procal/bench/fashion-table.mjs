@@ -11,6 +11,7 @@
 // FASHION_MNIST_DIR holds t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (Debian dataset-fashion-mnist:
 // /usr/share/datasets/fashion-mnist; also $FASHION_MNIST_DIR).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Rng, tensor } from '@trustvision/core-tensor';
@@ -22,7 +23,15 @@ const args = Object.fromEntries(
 const SEEDS = Number(args.seeds ?? 5);
 const K = Number(args.k ?? 10);
 const BASES = (args.bases ?? 'conf,ts,ets,pts,ptsk,hb,ir,mir').split(',');
-const dataDir = [args.data, process.env.FASHION_MNIST_DIR, '/usr/share/datasets/fashion-mnist'].find(
+// the copy `npm run models` / `npm test -w @trustvision/models` unpacks into the TrustVision cache
+const cache =
+  process.env.TRUSTVISION_CACHE ||
+  path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'trustvision');
+const cached = path.join(
+  cache,
+  'assets/deb/dataset-fashion-mnist_0.0~git20200523.55506a9-1_all/usr/share/datasets/fashion-mnist',
+);
+const dataDir = [args.data, process.env.FASHION_MNIST_DIR, '/usr/share/datasets/fashion-mnist', cached].find(
   (d) => d && existsSync(path.join(d, 't10k-images-idx3-ubyte.gz')),
 );
 if (!dataDir) {
