@@ -184,7 +184,7 @@ export async function fashionClassifierCard(bytes: Uint8Array, log: FashionTrain
         (log.args.limit ? ` (first ${log.args.limit} only)` : '') +
         ', calibration 55000..59999, test = official t10k',
       method:
-        `${command} (PyTorch ${log.versions.torch}, Python ${log.versions.python}, CPU, ${log.args.threads} threads, ` +
+        `${command} (PyTorch ${log.versions.torch}, Python ${log.versions.python}, CPU, ${log.args.threads} thread${log.args.threads === 1 ? '' : 's'}, ` +
         `seed ${log.seed}, ${log.args.epochs} epoch${log.args.epochs === 1 ? '' : 's'}; ` +
         `torch.onnx.export opset ${log.onnx.opset}, IR version ${log.onnx.ir_version}, dynamic batch)`,
     },
