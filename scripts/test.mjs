@@ -5,7 +5,15 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const pkgs = readdirSync(path.join(root, 'packages')).map((p) => path.join(root, 'packages', p));
+// every workspace folder (packages/*, models, tooling/*) that has a package.json
+const workspaces = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).workspaces;
+const pkgs = workspaces
+  .flatMap((w) =>
+    w.endsWith('/*')
+      ? readdirSync(path.join(root, w.slice(0, -2))).map((p) => path.join(root, w.slice(0, -2), p))
+      : [path.join(root, w)],
+  )
+  .filter((p) => existsSync(path.join(p, 'package.json')));
 for (const p of pkgs) rmSync(path.join(p, 'test-results.json'), { force: true });
 
 const args = ['turbo', 'run', 'test', '--output-logs=full', ...process.argv.slice(2)];
