@@ -14,7 +14,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   InvalidArgumentError,
-  TrustVisionError,
+  UsageError,
+  requireOption,
+  runCli,
   OpGraphs,
   cardPathFor,
   checkModelAgainstCard,
@@ -44,13 +46,7 @@ const USAGE = `usage:
   core-tensor card MODEL.onnx --name NAME --task TASK --source TEXT --license SPDX [--version 1.0.0] [--out PATH]
       Drafts a model card (sha256 and I/O read from the model) next to the model.`;
 
-class UsageError extends Error {}
-
-function need(values: Record<string, unknown>, key: string): string {
-  const v = values[key];
-  if (typeof v !== 'string' || v === '') throw new UsageError(`--${key} is required`);
-  return v;
-}
+const need = requireOption;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -196,15 +192,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => {
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    if (e instanceof TrustVisionError) console.error(`error [${e.code}]: ${e.message}`);
-    else console.error(e);
-    process.exit(1);
-  },
-);
+runCli(main, USAGE);

@@ -15,8 +15,11 @@ import { parseArgs } from 'node:util';
 import {
   FileNotFoundError,
   InvalidArgumentError,
-  TrustVisionError,
+  UsageError,
+  numberOption,
   readNpz,
+  requireOption,
+  runCli,
   tensor,
   writeFileAtomic,
   writeNpz,
@@ -46,8 +49,6 @@ const USAGE = `usage:
            --lambda 0.5 (bms)  --bins 5 (stratified)  --device auto|cpu|cuda|webgpu  --seed 0 (pts/ptsk)
   exit codes: 0 ok, 1 error (printed as 'error [CODE]: message'), 2 usage`;
 
-class UsageError extends Error {}
-
 const OPTIONS = {
   cal: { type: 'string' },
   test: { type: 'string' },
@@ -71,20 +72,8 @@ const OPTIONS = {
 
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-function need(values: Values, key: keyof Values): string {
-  const v = values[key];
-  if (typeof v !== 'string' || v === '') throw new UsageError(`--${key} is required`);
-  return v;
-}
-
-function num(values: Values, key: keyof Values): number | undefined {
-  const v = values[key];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n))
-    throw new UsageError(`--${key} must be a number, got '${v}'`);
-  return n;
-}
+const need = (values: Values, key: keyof Values): string => requireOption(values, key);
+const num = (values: Values, key: keyof Values): number | undefined => numberOption(values, key);
 
 function progress(msg: string): void {
   process.stderr.write(`procal: ${msg}\n`);
@@ -319,15 +308,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => {
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    if (e instanceof TrustVisionError) console.error(`error [${e.code}]: ${e.message}`);
-    else console.error(e);
-    process.exit(1);
-  },
-);
+runCli(main, USAGE);
