@@ -3,6 +3,7 @@
  * `onnxruntime-node` (devices cuda, webgpu, cpu) plus `onnxruntime-web` for an explicit `device: 'wasm'`.
  */
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import { FileNotFoundError, RuntimeMissingError, TrustVisionError } from './errors.js';
 import {
   registerRuntime,
@@ -70,7 +71,9 @@ export const nodeRuntime: RuntimeBinding = {
       case 'wasm':
         return { executionProviders: ['wasm'] };
       default:
-        return { executionProviders: ['cpu'] };
+        // ORT's default intra-op pool is sized to physical cores, which on some virtual machines comes out as one
+        // thread although several CPUs are available (measured: 2246 ms vs 1317 ms for a 3k×25k×2048 kNN on 2 vCPUs)
+        return { executionProviders: ['cpu'], intraOpNumThreads: os.availableParallelism?.() ?? os.cpus().length };
     }
   },
   async readBytes(path: string) {
