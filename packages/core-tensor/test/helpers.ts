@@ -39,16 +39,4 @@ export function fp16Model() {
   return g.toBytes();
 }
 
-/** Asserts that `fn` throws an error of `cls` with the given `code` and `param`; returns the error. */
-export function expectThrows(fn: () => unknown, cls: new (...a: never[]) => Error, code: string, param: string): Error {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as { code: string }).code).toBe(code);
-  expect((caught as { param: string }).param).toBe(param);
-  return caught as Error;
-}
+export { expectThrows, expectRejects } from '@trustvision/jest-preset/expect-errors';

@@ -53,40 +53,4 @@ export function expectRel(a: number, b: number, tol: number): void {
   if (!(err <= tol)) throw new Error(`expected ${a} to equal ${b} within ${tol} relative (error ${err})`);
 }
 
-/** Asserts that `fn` throws an error of `cls` with the given `code` and `param`; returns the error. */
-export function expectThrows(
-  fn: () => unknown,
-  cls: new (...a: never[]) => Error,
-  code: string,
-  param?: string,
-): Error {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as { code: string }).code).toBe(code);
-  if (param !== undefined) expect((caught as { param: string }).param).toBe(param);
-  return caught as Error;
-}
-
-/** Async variant of expectThrows. */
-export async function expectRejects(
-  p: Promise<unknown>,
-  cls: new (...a: never[]) => Error,
-  code: string,
-  param?: string,
-): Promise<Error> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  expect((caught as { code: string }).code).toBe(code);
-  if (param !== undefined) expect((caught as { param: string }).param).toBe(param);
-  return caught as Error;
-}
+export { expectThrows, expectRejects } from '@trustvision/jest-preset/expect-errors';
