@@ -251,7 +251,12 @@ export class ProximityIndex {
       : this.options.normalize === 'l2'
         ? rowInverseNorms(q.data, q.rows, q.cols)
         : undefined;
-    const qn = self ? this.normed : this.transform(q, qScale);
+    // With L2 normalisation the ranking of the references for query q only depends on q̂·r̂ = (q·r̂)/‖q‖, so the search
+    // can use the RAW queries against the normalised references (‖q − r̂‖² = ‖q‖² + 1 − 2 q·r̂ orders the same way):
+    // no normalised copy of the queries is made. Distances are recomputed exactly by `refine`. A zero reference row
+    // (‖r̂‖ = 0) breaks the equivalence, so then the queries are normalised as before.
+    const rawQueries = !self && this.options.normalize === 'l2' && !this.zeroReference();
+    const qn = self ? this.normed : rawQueries ? q.data : this.transform(q, qScale);
     if (q.rows === 0)
       return {
         proximity: new Float64Array(0),
@@ -272,6 +277,13 @@ export class ProximityIndex {
       distanceScale: this.scale,
     });
     return { proximity, sqDistances: sq, indices: res.indices, k, backend: res.backend };
+  }
+
+  private zeroRef: boolean | undefined;
+  /** Whether some reference row has norm 0 (L2 mode). */
+  private zeroReference(): boolean {
+    if (this.zeroRef === undefined) this.zeroRef = this.rowScale!.some((v) => v === 0);
+    return this.zeroRef;
   }
 
   /** Proximity of each query (see `neighbours`). */

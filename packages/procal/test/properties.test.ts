@@ -259,3 +259,35 @@ describe('bias index', () => {
     expect(Math.abs(f.biasIndex)).toBeLessThan(0.06);
   });
 });
+
+describe('proximity search on raw queries (L2 mode)', () => {
+  const rng = Rng.from('procal-raw-queries');
+  const N = 300;
+  const M = 120;
+  const D = 24;
+  const ref = rng.normalFloat32(N * D, 0, 1);
+  const q = rng.normalFloat32(M * D, 0, 1);
+
+  test('query scale does not change neighbours or proximity; graph and loop agree', async () => {
+    const scaled = Float32Array.from(q, (v, i) => v * (1 + 40 * ((Math.floor(i / D) % 7) / 7)));
+    for (const backend of ['graph', 'js'] as const) {
+      const index = await ProximityIndex.create({ data: ref, shape: [N, D] }, { k: 7, backend });
+      const a = await index.neighbours({ data: q, shape: [M, D] });
+      const b = await index.neighbours({ data: scaled, shape: [M, D] });
+      expect(Array.from(b.indices)).toEqual(Array.from(a.indices));
+      for (let i = 0; i < M; i++) expect(Math.abs(b.proximity[i] - a.proximity[i])).toBeLessThan(1e-7); // the scaled queries are rounded to float32
+    }
+  });
+
+  test('a zero reference row keeps its distance of 1 from every query', async () => {
+    const r = Float32Array.from(ref);
+    r.fill(0, 5 * D, 6 * D);
+    const index = await ProximityIndex.create({ data: r, shape: [N, D] }, { k: N, backend: 'js' });
+    const big = Float32Array.from(q.subarray(0, 3 * D), (v) => v * 50);
+    const res = await index.neighbours({ data: big, shape: [3, D] });
+    for (let i = 0; i < 3; i++) {
+      const j = Array.from(res.indices.subarray(i * N, (i + 1) * N)).indexOf(5);
+      expect(res.sqDistances[i * N + j]).toBeCloseTo(1, 12);
+    }
+  });
+});
