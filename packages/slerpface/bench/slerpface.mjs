@@ -54,12 +54,16 @@ writeFileSync(path.join(tmp, 'weights.npy'), encodeNpy(tensor(W, [NP, G])));
 const tpls = Array.from({ length: NP }, (_, i) => createTemplate(T.subarray(i * G * d, (i + 1) * G * d), W.subarray(i * G, (i + 1) * G), { groups: G, groupSize: d, form: 'grid' }));
 const keyRng = Rng.from('keys');
 for (let pass = 0; pass < 2; pass++) for (const t of tpls) protect(t, { rng: keyRng }), protect(t); // JIT warm-up to steady state
+// timed like the baseline: each record is produced and dropped (a deployment serialises it into its gallery)
+let sink = 0;
 let t0 = performance.now();
-const recs = tpls.map((t) => protect(t)); // the default: keys and masks from the platform CSPRNG
+for (const t of tpls) sink += protect(t).protected[0]; // the default: keys and masks from the platform CSPRNG
 const ours = (performance.now() - t0) / 1000;
 t0 = performance.now();
-for (const t of tpls) protect(t, { rng: keyRng }); // seeded Philox (portable, reproducible) — slower normals
+for (const t of tpls) sink += protect(t, { rng: keyRng }).protected[0]; // seeded Philox (portable) — slower normals
 const oursSeeded = (performance.now() - t0) / 1000;
+if (!Number.isFinite(sink)) throw new Error('non-finite protected values');
+const recs = tpls.slice(0, 1000).map((t) => protect(t)); // the gallery's records (tiled below)
 const np1 = baseline('protect');
 result.protect = { n: NP, oursPerSec: NP / ours, oursSeededPerSec: NP / oursSeeded, numpyPerSec: np1 && np1.n / np1.seconds };
 console.log(

@@ -197,29 +197,35 @@ export function dropCounts(params: ProtectParams, groupSize: number): { low: num
 
 /** numpy's median: the middle value, or the mean of the two middle values. */
 export function median(x: ArrayLike<number>): number {
-  const s = Float64Array.from(x).sort();
+  const s = Array.from(x).sort((a, b) => a - b);
   const n = s.length;
   if (n === 0) throw new InvalidArgumentError('x', x, 'a non-empty array');
   return n % 2 === 1 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 /** Draws a key: one uniformly random unit direction per group ([G·d], float64). */
-export function drawKey(groups: number, groupSize: number, rng: RandomSource): Float64Array {
+export function drawKey(groups: number, groupSize: number, rng: RandomSource, out?: Float64Array): Float64Array {
   checkCount('groups', groups);
   checkCount('groupSize', groupSize);
-  const k = rng.normalArray(groups * groupSize);
+  const n = groups * groupSize;
+  let k: Float64Array;
+  if (out !== undefined) {
+    if (out.length !== n) throw new ShapeError('out', `[${out.length}]`, `[${n}]`);
+    k = out;
+    if (rng.normalInto) rng.normalInto(k, 0, n);
+    else k.set(rng.normalArray(n));
+  } else k = rng.normalArray(n);
   for (let i = 0; i < groups; i++) {
     const o = i * groupSize;
     let s = 0;
     for (let j = 0; j < groupSize; j++) s += k[o + j] * k[o + j];
     if (!(s > 0)) {
       // probability zero with a Gaussian source; redraw rather than divide by zero
-      const r = drawKey(1, groupSize, rng);
-      k.set(r, o);
+      k.set(drawKey(1, groupSize, rng), o);
       continue;
     }
-    const n = Math.sqrt(s);
-    for (let j = 0; j < groupSize; j++) k[o + j] /= n;
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < groupSize; j++) k[o + j] *= inv;
   }
   return k;
 }
@@ -228,10 +234,17 @@ export function drawKey(groups: number, groupSize: number, rng: RandomSource): F
  * The weighted group dropout mask ([G·d] uint8, 1 = kept): groups whose weight is below the median draw
  * `low` dimensions to drop, the others `high`; with replacement (the official code) or exactly (distinct).
  */
-export function drawMask(weights: FloatArrayLike, groupSize: number, params: ProtectParams, rng: RandomSource): Uint8Array {
+export function drawMask(
+  weights: FloatArrayLike,
+  groupSize: number,
+  params: ProtectParams,
+  rng: RandomSource,
+  out?: Uint8Array,
+): Uint8Array {
   const G = weights.length;
   const d = groupSize;
-  const mask = new Uint8Array(G * d).fill(1);
+  if (out !== undefined && out.length !== G * d) throw new ShapeError('out', `[${out.length}]`, `[${G * d}]`);
+  const mask = (out ?? new Uint8Array(G * d)).fill(1);
   if (params.dropout === 'none') return mask;
   const { low, high } = dropCounts(params, d);
   const med = median(weights);
@@ -387,17 +400,24 @@ export function protect(template: Template, options: ProtectOptions = {}): Prote
   const { groups: G, groupSize: d } = template;
   const params = resolveParams(options, d);
   const rng = options.key === undefined || options.mask === undefined ? randomSource(options) : undefined;
-  const key = options.key !== undefined ? checkKey(options.key, G, d) : drawKey(G, d, rng!);
-  const mask = options.mask !== undefined ? checkMask(options.mask, G, d) : drawMask(template.weights, d, params, rng!);
-  const p = slerpGroups(template.values, key, template.weights, params.alpha, d);
-  const out = new Float64Array(G * d);
+  // one allocation for the record's three arrays (large typed arrays are allocated off the JS heap, one by one)
+  const n = G * d;
+  const buf = new ArrayBuffer(n * 17);
+  const key = options.key !== undefined ? checkKey(options.key, G, d) : drawKey(G, d, rng!, new Float64Array(buf, 0, n));
+  const mask =
+    options.mask !== undefined
+      ? checkMask(options.mask, G, d)
+      : drawMask(template.weights, d, params, rng!, new Uint8Array(buf, 16 * n, n));
+  // rotate into `out`, then mask, re-normalise and weight each group in place
+  const out = new Float64Array(buf, 8 * n, n);
   for (let i = 0; i < G; i++) {
     const o = i * d;
+    rotateGroup(template.values, o, key, o, params.alpha - template.weights[i], d, out, o);
     let s = 0;
-    for (let j = 0; j < d; j++) if (mask[o + j]) s += p[o + j] * p[o + j];
-    if (s === 0) continue; // the kept part of the rotated group vanished (measure zero): the group scores 0
-    const f = template.weights[i] / Math.sqrt(s);
-    for (let j = 0; j < d; j++) out[o + j] = mask[o + j] ? p[o + j] * f : 0;
+    for (let j = 0; j < d; j++) if (mask[o + j]) s += out[o + j] * out[o + j];
+    // s = 0: the kept part of the rotated group vanished (measure zero); the group is stored as 0 and scores 0
+    const f = s > 0 ? template.weights[i] / Math.sqrt(s) : 0;
+    for (let j = 0; j < d; j++) out[o + j] = mask[o + j] ? out[o + j] * f : 0;
   }
   return {
     version: RECORD_VERSION,

@@ -8,6 +8,8 @@ import { InvalidArgumentError, Rng } from '@trustvision/core-tensor';
 export interface RandomSource {
   /** n independent standard normal draws. */
   normalArray(n: number): Float64Array;
+  /** Optional fast path: fills out[offset, offset + n) with standard normals (no allocation). */
+  normalInto?(out: Float64Array, offset: number, n: number): void;
   /** A uniform integer in [0, n). */
   int(n: number): number;
 }
@@ -48,17 +50,22 @@ export class SecureRandom implements RandomSource {
    */
   normalArray(n: number): Float64Array {
     const out = new Float64Array(n);
+    this.normalInto(out, 0, n);
+    return out;
+  }
+
+  normalInto(out: Float64Array, offset: number, n: number): void {
     const scale = 2 / 4294967296;
-    for (let i = 0; i < n; ) {
+    const end = offset + n;
+    for (let i = offset; i < end; ) {
       const u = (this.next() + 0.5) * scale - 1;
       const v = (this.next() + 0.5) * scale - 1;
       const q = u * u + v * v;
       if (q >= 1) continue;
       const f = Math.sqrt((-2 * Math.log(q)) / q);
       out[i++] = u * f;
-      if (i < n) out[i++] = v * f;
+      if (i < end) out[i++] = v * f;
     }
-    return out;
   }
 
   int(n: number): number {
