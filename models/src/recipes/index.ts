@@ -2,6 +2,7 @@
 import type { Recipe } from '../build.js';
 import { blazefaceBackRecipe, blazefaceRecipe } from './blazeface.js';
 import { faceresRecipe } from './faceres.js';
+import { contrastiveEncoderRecipe } from './contrastive-encoder.js';
 import { fashionClassifierRecipe } from './fashion-classifier.js';
 
 export const RECIPES: readonly Recipe[] = [
@@ -9,4 +10,5 @@ export const RECIPES: readonly Recipe[] = [
   blazefaceRecipe,
   blazefaceBackRecipe,
   fashionClassifierRecipe,
+  contrastiveEncoderRecipe,
 ];

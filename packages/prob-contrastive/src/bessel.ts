@@ -59,19 +59,28 @@ export function debyePolynomial(k: number): Float64Array {
   return DEBYE_U[k].slice();
 }
 
-function horner(c: Float64Array, p: number): number {
-  let s = 0;
-  for (let j = c.length - 1; j >= 0; j--) s = s * p + c[j];
-  return s;
-}
+/**
+ * U_k(p) only has the powers p^k, p^{k+2}, …, p^{3k}: U_k(p) = p^k·Q_k(p²). Q_k's coefficients, for evaluation with
+ * k + 1 multiply-adds instead of 3k + 1.
+ */
+const DEBYE_Q: Float64Array[] = DEBYE_U.map((c, k) => Float64Array.from({ length: k + 1 }, (_, m) => c[k + 2 * m]));
 
-/** log Σ_k U_k(p)/ν^k. */
+/** log Σ_k U_k(p)/ν^k, stopping once two consecutive terms are below 1e-17 of the sum. */
 function logDebyeSum(nu: number, p: number): number {
+  const p2 = p * p;
   let s = 0;
   let scale = 1;
+  let small = 0;
   for (let k = 1; k <= DEBYE_TERMS; k++) {
-    scale /= nu;
-    s += horner(DEBYE_U[k], p) * scale;
+    scale *= p / nu;
+    const q = DEBYE_Q[k];
+    let h = 0;
+    for (let m = q.length - 1; m >= 0; m--) h = h * p2 + q[m];
+    const term = h * scale;
+    s += term;
+    if (Math.abs(term) <= 1e-17 * (1 + Math.abs(s))) {
+      if (++small === 2) break;
+    } else small = 0;
   }
   return Math.log1p(s);
 }
@@ -115,8 +124,8 @@ export function logGamma(x: number): number {
   return shift > 0 ? lg - Math.log(prod) : lg;
 }
 
-/** log I_ν(κ) by the power series; for ν ≥ 0 and moderate κ. */
-function seriesLogI(nu: number, kappa: number): number {
+/** Σ_{k≥1} (κ²/4)^k / (k!·(ν+1)_k), the power series of I_ν(κ)·Γ(ν+1)/(κ/2)^ν without its leading 1. */
+function seriesTail(nu: number, kappa: number): number {
   const q = 0.25 * kappa * kappa;
   let term = 1;
   let tail = 0;
@@ -126,6 +135,12 @@ function seriesLogI(nu: number, kappa: number): number {
     tail += term;
     if (r < 0.5 && term <= 1e-17 * tail) break;
   }
+  return tail;
+}
+
+/** log I_ν(κ) by the power series; for ν ≥ 0 and moderate κ. */
+function seriesLogI(nu: number, kappa: number): number {
+  const tail = seriesTail(nu, kappa);
   const lead = nu === 0 ? 0 : nu * Math.log(0.5 * kappa) - logGamma(nu + 1);
   return lead + Math.log1p(tail);
 }
@@ -177,4 +192,32 @@ export function besselRatio(d: number, kappa: number): number {
   let r = Math.exp(debyeLogRatio(nu + n, kappa));
   for (let j = n - 1; j >= 0; j--) r = 1 / ((2 * (nu + j + 1)) / kappa + r);
   return r;
+}
+
+/**
+ * The log-normaliser of the von Mises–Fisher distribution on the unit sphere S^{d−1} ⊂ R^d,
+ *
+ *   log C_d(κ) = (d/2 − 1)·log κ − (d/2)·log 2π − log I_{d/2−1}(κ),   vMF(x; μ, κ) = C_d(κ)·exp(κ μᵀx),
+ *
+ * for d ≥ 2 and κ ≥ 0 (κ = 0 gives the uniform distribution, log C_d(0) = log Γ(d/2) − log 2 − (d/2)·log π). Its
+ * derivative is d log C_d/dκ = −A_d(κ) (`besselRatio`). The (d/2 − 1)·log κ term is cancelled analytically against
+ * the leading term of log I rather than numerically, so small κ at large d (where both are ≈ −10³) keeps full
+ * relative accuracy: in the series regime log C = ν·log 2 + log Γ(ν+1) − (d/2)·log 2π − log1p(Σ_{k≥1} …), and in the
+ * Debye regime log C = ν·log(ν + s) − s + ½·log(2πs) − (d/2)·log 2π − log Σ U_k(p)/ν^k with s = √(ν² + κ²).
+ */
+export function vmfLogNormalizer(d: number, kappa: number): number {
+  if (typeof d !== 'number') throw new InvalidArgumentError('d', d, 'a finite number >= 2');
+  if (!Number.isFinite(d)) throw new NonFiniteError('d', 0, d);
+  if (!(d >= 2))
+    throw new InvalidArgumentError('d', d, 'a finite number >= 2 (the vMF lives on the sphere S^{d-1} in R^d)');
+  checkNonNegative('kappa', kappa);
+  const nu = d / 2 - 1;
+  const head = -(d / 2) * LOG_2PI;
+  if (kappa === 0) return head + nu * Math.LN2 + logGamma(nu + 1);
+  if (nu >= NU_DEBYE) {
+    const s = Math.hypot(nu, kappa);
+    return head + nu * Math.log(nu + s) - s + 0.5 * Math.log(s) + HALF_LOG_2PI - logDebyeSum(nu, nu / s);
+  }
+  if (kappa <= KAPPA_SERIES) return head + nu * Math.LN2 + logGamma(nu + 1) - Math.log1p(seriesTail(nu, kappa));
+  return head + nu * Math.log(kappa) - logBesselI(nu, kappa);
 }

@@ -1,7 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
 import { InvalidArgumentError, NonFiniteError } from '@trustvision/core-tensor';
-import { besselRatio, debyePolynomial, KAPPA_SERIES, logBesselI, logGamma, NU_DEBYE } from '../src/index.js';
-import { LOG_I, MPMATH_LOGI, RATIO } from './fixtures/bessel_golden.js';
+import { expectThrows } from '@trustvision/jest-preset/expect-errors';
+import {
+  besselRatio,
+  debyePolynomial,
+  KAPPA_SERIES,
+  logBesselI,
+  logGamma,
+  NU_DEBYE,
+  vmfLogNormalizer,
+} from '../src/index.js';
+import { LOG_I, MPMATH_LOGI, RATIO, VMF_LOGC } from './fixtures/bessel_golden.js';
 
 /** |a − b| / max(1, |b|): relative error, absolute where the value is below 1 in magnitude. */
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
@@ -115,6 +124,93 @@ describe('besselRatio', () => {
   });
 });
 
+describe('vmfLogNormalizer', () => {
+  test(`matches mpmath (50 digits) on d ∈ [2, 1000], κ ∈ {0} ∪ [1e-3, 1e5] (${VMF_LOGC.length} points) to 1e-12`, () => {
+    let worst = 0;
+    for (const [d, k, ref] of VMF_LOGC) {
+      const v = vmfLogNormalizer(d, k);
+      const err = relErr(v, ref);
+      if (!(err < 1e-12)) throw new Error(`vmfLogNormalizer(${d}, ${k}) = ${v}, expected ${ref}`);
+      worst = Math.max(worst, err);
+    }
+    expect(VMF_LOGC.length).toBeGreaterThan(100);
+    expect(worst).toBeLessThan(1e-12);
+  });
+
+  test('hand-calculated: d = 3 gives κ / (4π sinh κ); κ = 0 gives 1 / |S^{d−1}|', () => {
+    for (const k of [1e-3, 0.5, 2, 30, 500]) {
+      const ref = Math.log(k) - Math.log(4 * Math.PI) - (k + Math.log(-Math.expm1(-2 * k)) - Math.LN2);
+      expect(relErr(vmfLogNormalizer(3, k), ref)).toBeLessThan(1e-14);
+    }
+    expect(relErr(vmfLogNormalizer(3, 0), -Math.log(4 * Math.PI))).toBeLessThan(1e-15);
+    expect(relErr(vmfLogNormalizer(2, 0), -Math.log(2 * Math.PI))).toBeLessThan(1e-15);
+    // continuous at κ → 0
+    expect(relErr(vmfLogNormalizer(512, 1e-9), vmfLogNormalizer(512, 0))).toBeLessThan(1e-14);
+  });
+
+  test('its derivative is −A_d(κ) (central differences in the series, recurrence and Debye regimes)', () => {
+    for (const d of [3, 10, 41, 42, 128, 512]) {
+      for (const k of [0.2, 5, KAPPA_SERIES * 1.5, 80, 2000]) {
+        const h = 1e-5 * k;
+        const fd = (vmfLogNormalizer(d, k + h) - vmfLogNormalizer(d, k - h)) / (2 * h);
+        expect(Math.abs(fd + besselRatio(d, k))).toBeLessThan(1e-7);
+      }
+    }
+  });
+
+  test('equals its definition (d/2 − 1)·log κ − (d/2)·log 2π − log I_{d/2−1}(κ) where that does not cancel', () => {
+    for (const d of [4, 50, 300])
+      for (const k of [20, 400, 9e4]) {
+        const def = (d / 2 - 1) * Math.log(k) - (d / 2) * Math.log(2 * Math.PI) - logBesselI(d / 2 - 1, k);
+        expect(relErr(vmfLogNormalizer(d, k), def)).toBeLessThan(1e-12);
+      }
+  });
+
+  test('bad input: typed errors naming the parameter', () => {
+    expectThrows(() => vmfLogNormalizer(1, 1), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'd');
+    expectThrows(() => vmfLogNormalizer(NaN, 1), NonFiniteError, 'E_NON_FINITE', 'd');
+    expectThrows(() => vmfLogNormalizer(8, -1), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'kappa');
+    expectThrows(() => vmfLogNormalizer(8, Infinity), NonFiniteError, 'E_NON_FINITE', 'kappa');
+    const e = expectThrows(() => vmfLogNormalizer('8' as never, 1), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'd');
+    expect(e.message).toMatch(/'d' must be a finite number >= 2/);
+  });
+});
+
+describe('the 1e-10 accuracy contract over the whole documented range', () => {
+  test('log I_ν(κ) for ν ∈ [0, 500], κ ∈ [1e-3, 1e5] is within 1e-10 of the goldens (and 1e-12 in fact)', () => {
+    const all = [...LOG_I, ...MPMATH_LOGI];
+    const nus = new Set(all.map((r) => r[0]));
+    const ks = new Set(all.map((r) => r[1]));
+    expect(Math.max(...nus)).toBeGreaterThanOrEqual(500);
+    expect(Math.min(...ks)).toBeLessThanOrEqual(1e-3);
+    expect(Math.max(...ks)).toBeGreaterThanOrEqual(1e5);
+    for (const [nu, k, ref] of all) expect(relErr(logBesselI(nu, k), ref)).toBeLessThan(1e-10);
+  });
+
+  test('large orders and concentrations beyond the range stay finite and monotone', () => {
+    // log I_ν(κ) decreases in ν and increases in κ
+    for (const k of [1e-3, 1, 1e3, 1e6]) {
+      let prev = Infinity;
+      for (const nu of [0, 10, 100, 1000, 1e4]) {
+        const v = logBesselI(nu, k);
+        expect(Number.isFinite(v)).toBe(true);
+        expect(v).toBeLessThan(prev);
+        prev = v;
+      }
+    }
+    expect(relErr(logBesselI(1e4, 1e-3), -158117.95243223515)).toBeLessThan(1e-12); // mpmath, 40 digits
+    for (const d of [2, 100, 2000]) {
+      let prev = 0;
+      for (const k of [1e-3, 1, 1e2, 1e4, 1e6]) {
+        const a = besselRatio(d, k);
+        expect(a).toBeGreaterThan(prev);
+        expect(a).toBeLessThan(1);
+        prev = a;
+      }
+    }
+  });
+});
+
 describe('helpers', () => {
   test('Debye polynomials U_1…U_3 match their closed forms', () => {
     expect(Array.from(debyePolynomial(0))).toEqual([1]);
@@ -127,6 +223,14 @@ describe('helpers', () => {
       expect(Math.abs(u3[j] - c / 414720)).toBeLessThan(1e-15),
     );
     expect(() => debyePolynomial(17)).toThrow(InvalidArgumentError);
+    // U_k has only the powers p^k, p^{k+2}, …, p^{3k} (what the evaluation in p² relies on)
+    for (let k = 0; k <= 16; k++) {
+      const c = debyePolynomial(k);
+      c.forEach((v, j) => {
+        if (j < k || j > 3 * k || (j - k) % 2 !== 0) expect(v).toBe(0);
+      });
+      expect(c[3 * k]).not.toBe(0);
+    }
   });
 
   test('logGamma matches mpmath.loggamma', () => {
