@@ -8,7 +8,7 @@
  *                   [--exclude-self] [--device auto] [--json]
  *   core-tensor card MODEL.onnx --name NAME --task TASK --source TEXT --license SPDX [--version 1.0.0] [--out PATH]
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,16 +50,7 @@ const need = requireOption;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    return command ? 0 : 2;
-  }
-  if (command === '--version') {
-    const here = path.dirname(realpathSync(process.argv[1]));
-    const pkg = JSON.parse(await readFile(path.resolve(here, '../../package.json'), 'utf8'));
-    console.log(pkg.version);
-    return 0;
-  }
+  // no arguments, --help and --version are answered by runCli
   const opts = {
     json: { type: 'boolean' },
     queries: { type: 'string' },

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { OpGraphs, Rng, encodeNpy, readNpz, tensor } from '../src/node';
+import { OpGraphs, Rng, commonCliAnswer, encodeNpy, readNpz, tensor } from '../src/node';
 import { linearSoftmaxModel } from './helpers';
 
 const run = promisify(execFile);
@@ -140,4 +140,13 @@ test('errors: usage (exit 2) and typed errors with their code (exit 1), no parti
   );
   expect(badDev.stderr).toMatch(/E_UNKNOWN_DEVICE/);
   expect(existsSync(out)).toBe(false);
+});
+
+test('commonCliAnswer: no arguments, --help / -h / help and --version are answered once for every CLI', () => {
+  const script = path.resolve(__dirname, '../dist/esm/cli.js');
+  expect(commonCliAnswer([], 'USAGE', script)).toEqual({ out: 'USAGE', code: 2 });
+  for (const h of ['--help', '-h', 'help']) expect(commonCliAnswer([h, 'x'], 'USAGE', script)).toEqual({ out: 'USAGE', code: 0 });
+  const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../package.json'), 'utf8'));
+  expect(commonCliAnswer(['--version'], 'USAGE', script)).toEqual({ out: pkg.version, code: 0 });
+  expect(commonCliAnswer(['knn', '--help'], 'USAGE', script)).toBeUndefined();
 });

@@ -7,9 +7,7 @@
  *   prob-contrastive train --features train.npz --out head.onnx [--objective prob|infonce|scf] [options]
  *   prob-contrastive score IMAGES... --head head.onnx [--encoder contrastive-encoder] [--json]
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   DTypeError,
@@ -288,16 +286,7 @@ async function scoreCommand(values: Values, files: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    return command ? 0 : 2;
-  }
-  if (command === '--version') {
-    const here = path.dirname(realpathSync(process.argv[1]));
-    const pkg = JSON.parse(await readFile(path.resolve(here, '../../package.json'), 'utf8'));
-    console.log(pkg.version);
-    return 0;
-  }
+  // no arguments, --help and --version are answered by runCli
   let values: Values;
   let positionals: string[];
   try {

@@ -8,9 +8,8 @@
  *
  * Each .npz holds `logits` [N, C] (or `probs`), `features` [N, D] and `labels` [N] (not needed by `apply`).
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   FileNotFoundError,
@@ -161,16 +160,7 @@ function table(rows: [string, CalibrationReport][]): string {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    return command ? 0 : 2;
-  }
-  if (command === '--version') {
-    const here = path.dirname(realpathSync(process.argv[1]));
-    const pkg = JSON.parse(await readFile(path.resolve(here, '../../package.json'), 'utf8'));
-    console.log(pkg.version);
-    return 0;
-  }
+  // no arguments, --help and --version are answered by runCli
   let values: Values;
   try {
     values = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true }).values as Values;

@@ -351,11 +351,7 @@ async function learnLayoutCmd(v: Values): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h') {
-    console.log(USAGE);
-    return cmd === undefined ? 2 : 0;
-  }
+  const [cmd, ...rest] = argv; // no arguments, --help and --version are answered by runCli
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });

@@ -109,6 +109,11 @@ describe('array commands (the stable contract)', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--template is required/);
     expect((await cli('frobnicate')).code).toBe(2);
+    expect((await cli()).code).toBe(2);
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/slerpface enrol IMAGES/);
+    expect((await cli('--version')).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(readdirSync(dir).filter((n) => n.includes('.tmp'))).toEqual([]);
   });
 });
