@@ -5,8 +5,7 @@
  *   id3 anchors --n N --dim D [--seed S] [--iters I] --out A.npy [--json]
  *   id3 embeddings --anchors A.npy --per-identity M --lb L --ub U [--seed S] --out E.npy
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   FileNotFoundError,
@@ -80,16 +79,7 @@ function throttled(): (msg: string, last: boolean) => void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 2 : 0;
-  }
-  if (command === '--version') {
-    const here = path.dirname(realpathSync(process.argv[1]));
-    console.log(JSON.parse(readFileSync(path.resolve(here, '../../package.json'), 'utf8')).version);
-    return 0;
-  }
+  const [command, ...rest] = argv; // no arguments, --help and --version are answered by runCli
   let values: Values;
   try {
     values = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true }).values as Values;
