@@ -1,8 +1,22 @@
 /**
- * @trustvision/gcdss — Generalized Category Discovery in Semantic Segmentation.
+ * @trustvision/gcdss — Generalized Category Discovery in Semantic Segmentation (arXiv 2311.11525).
  *
- * Skeleton: the rectangular Hungarian matcher used by the evaluation is implemented; segment maps, features,
- * NeRG-MaskCA, clustering, mIoU and the model adapters land with issue #7.
+ * Array-level core: NeRG-MaskCA (with the released code's leak and seeding bugs fixed, and the leak reproducible
+ * by name), the area-weighted SS-k-means baseline, weighted k-means, an estimate of the number of novel classes,
+ * Hungarian-matched mIoU (per-image and dataset protocols) and pseudo-label painting.
  */
 export { assignmentCost, hungarianMatch } from './hungarian.js';
 export type { HungarianOptions } from './hungarian.js';
+export { estimateClusterCount, kmeansPlusPlus, weightedKMeans } from './kmeans.js';
+export type { EstimateOptions, EstimateResult, KMeansOptions, KMeansResult } from './kmeans.js';
+export { maskNeighbors, nergMaskCA, nergOfficialLeak, propagateLabels, rankWeights } from './nerg.js';
+export type { ClusterMethod, ClusterResult, MaskSet, NergOptions, PropagationResult } from './nerg.js';
+export { ssKMeansBaseline } from './baseline.js';
+export type { BaselineOptions } from './baseline.js';
+export { clusterMasks } from './cluster.js';
+export type { ClusterOptions } from './cluster.js';
+export { MiouEvaluator, evaluateLabelMaps } from './metrics.js';
+export type { EvaluateOptions, LabelMapPair, MiouProtocol, MiouReport } from './metrics.js';
+export { evaluateLabelDirs, paintLabelMap, readLabelPng, writeLabelPng } from './labelmaps.js';
+export type { PaintOptions } from './labelmaps.js';
+export type { IdArray, MatrixLike } from './validate.js';
