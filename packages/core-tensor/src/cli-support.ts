@@ -37,7 +37,11 @@ export function numberOption(values: Record<string, unknown>, key: string): numb
  * `-h` or `help` as the first argument → the usage, exit 0; `--version` → the version of the package whose
  * `dist/<format>/cli.js` is running, exit 0.
  */
-export function commonCliAnswer(argv: readonly string[], usage: string, script = process.argv[1]): { out: string; code: number } | undefined {
+export function commonCliAnswer(
+  argv: readonly string[],
+  usage: string,
+  script = process.argv[1],
+): { out: string; code: number } | undefined {
   const first = argv[0];
   if (first === undefined) return { out: usage, code: 2 };
   if (first === '--help' || first === '-h' || first === 'help') return { out: usage, code: 0 };

@@ -3,10 +3,12 @@
  * inputs/outputs with dtype, shape, layout and value range, preprocessing, provenance and the file's sha256 — so a
  * package can check, before running anything, that the file it loaded is the model it expects.
  */
-import { ModelCardError } from './errors.js';
+import { InvalidArgumentError, ModelCardError, ShapeError } from './errors.js';
+import { checkImage, convertChannels, imageToTensor, type Image } from './image.js';
 import { inspectModel, type ModelSummary } from './onnx/graph.js';
+import { resizeImage } from './resize.js';
 import type { Session } from './session.js';
-import { isDType, type DType } from './tensor.js';
+import { isDType, tensor, type DType, type Tensor } from './tensor.js';
 
 export const MODEL_CARD_SCHEMA = 'trustvision.modelcard/1';
 
@@ -198,4 +200,42 @@ export async function draftModelCard(
 /** `model.onnx` → `model.card.json`. */
 export function cardPathFor(modelPath: string): string {
   return modelPath.replace(/\.onnx$/i, '') + '.card.json';
+}
+
+/**
+ * A batch of 8-bit images as a model's image input: the input's [N, C, H, W] (NCHW, the default) or [N, H, W, C]
+ * (NHWC) layout and value range come from its card entry when there is one, else from the declared shape `info`.
+ * Each image is converted to C channels (1, 3 or 4) and resized (bilinear) to H × W when needed; a range whose top
+ * is above 1 means pixel values 0..255, otherwise pixel / 255.
+ */
+export function imagesToModelInput(
+  images: readonly Image[],
+  info: { name: string; shape?: readonly (number | string | null)[] },
+  cardInput?: ModelCardIO,
+): Tensor<'float32'> {
+  if (!Array.isArray(images) || images.length === 0) throw new ShapeError('images', '[]', 'at least one image');
+  const shape = (cardInput?.shape ?? info.shape ?? []) as (number | string | null)[];
+  const layout = (cardInput?.layout ?? 'NCHW').toUpperCase();
+  if (shape.length !== 4 || (layout !== 'NCHW' && layout !== 'NHWC'))
+    throw new InvalidArgumentError(
+      'images',
+      'images',
+      `a model with an image input (input '${info.name}' is ${JSON.stringify(shape)}, ${layout}); pass a tensor`,
+    );
+  const [c, h, w] = layout === 'NCHW' ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
+  if (typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number' || ![1, 3, 4].includes(c))
+    throw new InvalidArgumentError(
+      'images',
+      'images',
+      `a model with a fixed [C, H, W] image input, C in 1, 3, 4 (input '${info.name}' is ${JSON.stringify(shape)}); pass a tensor`,
+    );
+  const scale = (cardInput?.range?.[1] ?? 1) > 1 ? '0-255' : '0-1';
+  const per = c * h * w;
+  const out = new Float32Array(images.length * per);
+  images.forEach((img, i) => {
+    let im = convertChannels(checkImage(img, `images[${i}]`), c as 1 | 3 | 4);
+    if (im.width !== w || im.height !== h) im = resizeImage(im, w, h);
+    out.set(imageToTensor(im, { layout: layout === 'NCHW' ? 'chw' : 'hwc', scale }).data, i * per);
+  });
+  return tensor(out, [images.length, ...(layout === 'NCHW' ? [c, h, w] : [h, w, c])]);
 }

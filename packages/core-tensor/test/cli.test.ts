@@ -145,7 +145,8 @@ test('errors: usage (exit 2) and typed errors with their code (exit 1), no parti
 test('commonCliAnswer: no arguments, --help / -h / help and --version are answered once for every CLI', () => {
   const script = path.resolve(__dirname, '../dist/esm/cli.js');
   expect(commonCliAnswer([], 'USAGE', script)).toEqual({ out: 'USAGE', code: 2 });
-  for (const h of ['--help', '-h', 'help']) expect(commonCliAnswer([h, 'x'], 'USAGE', script)).toEqual({ out: 'USAGE', code: 0 });
+  for (const h of ['--help', '-h', 'help'])
+    expect(commonCliAnswer([h, 'x'], 'USAGE', script)).toEqual({ out: 'USAGE', code: 0 });
   const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../package.json'), 'utf8'));
   expect(commonCliAnswer(['--version'], 'USAGE', script)).toEqual({ out: pkg.version, code: 0 });
   expect(commonCliAnswer(['knn', '--help'], 'USAGE', script)).toBeUndefined();

@@ -12,10 +12,13 @@ import {
   tensor,
   validateModelCard,
   FileNotFoundError,
+  InvalidArgumentError,
   ModelCardError,
+  ShapeError,
+  imagesToModelInput,
   type ModelCard,
 } from '../src/node';
-import { linearSoftmaxModel } from './helpers';
+import { expectThrows, linearSoftmaxModel } from './helpers';
 
 const { bytes } = linearSoftmaxModel();
 const provenance = { source: 'built in test/helpers.ts', license: 'MIT', method: 'GraphBuilder' };
@@ -152,5 +155,63 @@ describe('models by name', () => {
     expect(err).toBeInstanceOf(FileNotFoundError);
     expect((err as Error).message).toMatch(/npm run models/);
     expect((err as FileNotFoundError).param).toBe('model');
+  });
+});
+
+describe('imagesToModelInput', () => {
+  const img = (w: number, h: number, c: 1 | 3, v = (i: number) => i % 256) => ({
+    width: w,
+    height: h,
+    channels: c,
+    data: Uint8Array.from({ length: w * h * c }, (_, i) => v(i)),
+  });
+
+  test('NCHW from the declared shape (pixel / 255), channels converted, resized when needed', () => {
+    const t = imagesToModelInput([img(2, 2, 3), img(2, 2, 3, () => 255)], { name: 'x', shape: ['N', 3, 2, 2] });
+    expect(t.shape).toEqual([2, 3, 2, 2]);
+    // first image, channel 1, pixel (0, 0) is byte 1 → 1/255
+    expect(t.data[4]).toBeCloseTo(1 / 255, 7);
+    expect(t.data[12]).toBe(1);
+    const gray = imagesToModelInput([img(4, 4, 3, () => 128)], { name: 'x', shape: ['N', 1, 2, 2] });
+    expect(gray.shape).toEqual([1, 1, 2, 2]);
+    expect(Array.from(gray.data).every((v) => Math.abs(v - 128 / 255) < 1e-6)).toBe(true);
+  });
+
+  test('NHWC and 0..255 from the card', () => {
+    const card = {
+      name: 'x',
+      dtype: 'float32' as const,
+      shape: ['N', 2, 2, 3],
+      layout: 'NHWC',
+      range: [0, 255] as [number, number],
+    };
+    const t = imagesToModelInput([img(2, 2, 3)], { name: 'x' }, card);
+    expect(t.shape).toEqual([1, 2, 2, 3]);
+    expect(Array.from(t.data.subarray(0, 4))).toEqual([0, 1, 2, 3]);
+  });
+
+  test('errors: no images, non-image inputs, bad images', () => {
+    expectThrows(() => imagesToModelInput([], { name: 'x', shape: ['N', 3, 2, 2] }), ShapeError, 'E_SHAPE', 'images');
+    expectThrows(
+      () => imagesToModelInput([img(2, 2, 3)], { name: 'x', shape: ['N', 10] }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'images',
+    );
+    expectThrows(
+      () => imagesToModelInput([img(2, 2, 3)], { name: 'x', shape: ['N', 3, 'h', 'w'] }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'images',
+    );
+    expectThrows(
+      () =>
+        imagesToModelInput([{ width: 2, height: 2, channels: 3, data: new Uint8Array(3) }], {
+          name: 'x',
+          shape: ['N', 3, 2, 2],
+        }),
+      ShapeError,
+      'E_SHAPE',
+    );
   });
 });

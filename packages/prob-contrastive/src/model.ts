@@ -14,10 +14,7 @@ import * as core from '@trustvision/core-tensor';
 import {
   InvalidArgumentError,
   ShapeError,
-  convertChannels,
   createSession,
-  imageToTensor,
-  resizeImage,
   type Device,
   type Image,
   type ModelCard,
@@ -166,34 +163,12 @@ export class ProbContrastive {
 
   /** Converts 8-bit images to the encoder's input tensor (by its card, else its declared input shape). */
   imagesToTensor(images: readonly Image[]): Tensor<'float32'> {
-    if (images.length === 0) throw new ShapeError('images', [], '[N, ...] with at least one image');
     const info = this.encoder.session.inputs[0];
-    const cardIn = this.card?.inputs.find((i) => i.name === info.name);
-    const shape = (cardIn?.shape ?? info.shape ?? []) as (number | string | null)[];
-    const [c, h, w] = [shape[1], shape[2], shape[3]];
-    if (
-      shape.length !== 4 ||
-      typeof c !== 'number' ||
-      typeof h !== 'number' ||
-      typeof w !== 'number' ||
-      ![1, 3].includes(c)
-    )
-      throw new InvalidArgumentError(
-        'images',
-        'images',
-        `an NCHW image encoder (its input is ${JSON.stringify(shape)}); pass a tensor`,
-      );
-    const per = c * h * w;
-    const out = new Float32Array(images.length * per);
-    images.forEach((img, i) => {
-      let im = convertChannels(img, c as 1 | 3);
-      if (im.width !== w || im.height !== h) im = resizeImage(im, w, h);
-      out.set(
-        imageToTensor(im, { layout: 'chw', scale: (cardIn?.range?.[1] ?? 1) > 1 ? '0-255' : '0-1' }).data,
-        i * per,
-      );
-    });
-    return core.tensor(out, [images.length, c, h, w]);
+    return core.imagesToModelInput(
+      images,
+      info,
+      this.card?.inputs.find((i) => i.name === info.name),
+    );
   }
 
   private toTensor(input: EncoderInput): Tensor<'float32'> {

@@ -15,9 +15,6 @@ import {
   InvalidArgumentError,
   ShapeError,
   createSession,
-  imageToTensor,
-  resizeImage,
-  convertChannels,
   type Device,
   type Image,
   type ModelCard,
@@ -130,35 +127,12 @@ export class ClassifierModel {
 
   /** Converts images to the model's input tensor (by its card, else its declared input shape). */
   imagesToTensor(images: readonly Image[]): Tensor<'float32'> {
-    if (images.length === 0) throw new ShapeError('images', '[]', 'at least one image');
     const info = this.runner.session.inputs.find((i) => i.name === this.inputName)!;
-    const cardIn = this.card?.inputs.find((i) => i.name === this.inputName);
-    const shape = (cardIn?.shape ?? info.shape ?? []) as (number | string | null)[];
-    const layout = (cardIn?.layout ?? 'NCHW').toUpperCase();
-    if (shape.length !== 4 || (layout !== 'NCHW' && layout !== 'NHWC'))
-      throw new InvalidArgumentError(
-        'images',
-        'images',
-        `a tensor input (the model input is ${JSON.stringify(shape)}, ${layout})`,
-      );
-    const [c, h, w] = layout === 'NCHW' ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
-    if (typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number' || ![1, 3, 4].includes(c))
-      throw new InvalidArgumentError(
-        'images',
-        'images',
-        'a model with a fixed [C, H, W] image input (pass a tensor instead)',
-      );
-    const range = cardIn?.range ?? [0, 1];
-    const scale = range[1] > 1 ? '0-255' : '0-1';
-    const per = c * h * w;
-    const out = new Float32Array(images.length * per);
-    images.forEach((img, i) => {
-      let im = convertChannels(img, c as 1 | 3 | 4);
-      if (im.width !== w || im.height !== h) im = resizeImage(im, w, h);
-      const t = imageToTensor(im, { layout: layout === 'NCHW' ? 'chw' : 'hwc', scale });
-      out.set(t.data, i * per);
-    });
-    return core.tensor(out, [images.length, ...(layout === 'NCHW' ? [c, h, w] : [h, w, c])]);
+    return core.imagesToModelInput(
+      images,
+      info,
+      this.card?.inputs.find((i) => i.name === this.inputName),
+    );
   }
 
   /** Logits and features for every input row, run in batches of `batchSize`. */

@@ -30,15 +30,24 @@ for (const name of ['grid', 'weights', 'embedding']) {
     maxRef = Math.max(maxRef, Math.abs(b[i]));
   }
   worst = Math.max(worst, maxAbs / maxRef);
-  console.log(`${name} [${out[name].shape}]: max |ORT − PyTorch| = ${maxAbs.toExponential(2)} (max |value| ${maxRef.toExponential(2)}, relative ${(maxAbs / maxRef).toExponential(2)})`);
+  console.log(
+    `${name} [${out[name].shape}]: max |ORT − PyTorch| = ${maxAbs.toExponential(2)} (max |value| ${maxRef.toExponential(2)}, relative ${(maxAbs / maxRef).toExponential(2)})`,
+  );
 }
 console.log(`device ${s.device}, batch ${r.image.shape[0]}: ${ms.toFixed(0)} ms`);
 await s.dispose();
 // the contract adapter on the same model: templates of two random "faces", protect, match
 const gm = await GridModel.create(model, { device });
-const img = () => ({ width: 112, height: 112, channels: 3, data: Uint8Array.from({ length: 112 * 112 * 3 }, (_, i) => (i * 37) % 256) });
+const img = () => ({
+  width: 112,
+  height: 112,
+  channels: 3,
+  data: Uint8Array.from({ length: 112 * 112 * 3 }, (_, i) => (i * 37) % 256),
+});
 const [t] = await gm.templates([img()]);
 const rec = protect(t, { seed: 1 });
-console.log(`grid form through GridModel: ${t.groups} groups × ${t.groupSize}, weights sum ${t.weights.reduce((a, b) => a + b, 0).toFixed(6)}, self-match ${matchScore(rec, t).toFixed(12)}`);
+console.log(
+  `grid form through GridModel: ${t.groups} groups × ${t.groupSize}, weights sum ${t.weights.reduce((a, b) => a + b, 0).toFixed(6)}, self-match ${matchScore(rec, t).toFixed(12)}`,
+);
 await gm.dispose();
 process.exit(worst < 1e-4 ? 0 : 1);

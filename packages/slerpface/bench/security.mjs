@@ -44,11 +44,26 @@ const t0 = Date.now();
 // faces and embeddings
 const data = await loadSolvay();
 const pairs = loadSolvayPairs().pairs;
-const pipe = await FacePipeline.create({ device: 'cpu', detector: 'blazeface', embedder: 'faceres', alignment: 'similarity' });
+const pipe = await FacePipeline.create({
+  device: 'cpu',
+  detector: 'blazeface',
+  embedder: 'faceres',
+  alignment: 'similarity',
+});
 const d1 = await pipe.detect(data.photo1);
 const d2 = await pipe.detect(data.version2);
-const f1 = await facesForBoxes(pipe.detector, data.photo1, d1, pairs.map((p) => p.photo1Box));
-const f2 = await facesForBoxes(pipe.detector, data.version2, d2, pairs.map((p) => p.version2Box));
+const f1 = await facesForBoxes(
+  pipe.detector,
+  data.photo1,
+  d1,
+  pairs.map((p) => p.photo1Box),
+);
+const f2 = await facesForBoxes(
+  pipe.detector,
+  data.version2,
+  d2,
+  pairs.map((p) => p.version2Box),
+);
 const keep = pairs.map((_, i) => i).filter((i) => f1[i].face && f2[i].face);
 const ids = keep.map((i) => pairs[i].id);
 const c1 = keep.map((i) => pipe.align(data.photo1, f1[i].face));
@@ -71,7 +86,8 @@ function augment(img, kind) {
           for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += px(x + dx, y + dy, c);
           v = s / 9;
         } else if (kind === 'noise') v = px(x, y, c) + 8 * rng.normal();
-        else if (kind === 'occlude') v = y > H * 0.62 ? 128 : px(x, y, c); // a grey band over mouth and chin
+        else if (kind === 'occlude')
+          v = y > H * 0.62 ? 128 : px(x, y, c); // a grey band over mouth and chin
         else v = px(x, y, c);
         out[(y * W + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
       }
@@ -99,12 +115,16 @@ const ea = await emb(augCrops);
 await pipe.dispose();
 const D = e1[0].length;
 const n = e1.length;
-console.log(`SlerpFace security evaluation — ${machine}; ${n} identities found in both photos; faceres ${D}-d; ${ea.length} augmentations (${AUG.join(', ')}); ${((Date.now() - t0) / 1000).toFixed(1)} s to embed\n`);
+console.log(
+  `SlerpFace security evaluation — ${machine}; ${n} identities found in both photos; faceres ${D}-d; ${ea.length} augmentations (${AUG.join(', ')}); ${((Date.now() - t0) / 1000).toFixed(1)} s to embed\n`,
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // helpers
 const cos = (a, b) => {
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i] * b[i];
     aa += a[i] * a[i];
@@ -116,7 +136,13 @@ function metrics(scores, labels) {
   const far2 = tarAtFar(scores, labels, 1e-2);
   let far3 = null;
   if (labels.filter((l) => l === 0).length >= 1000) far3 = tarAtFar(scores, labels, 1e-3).tar;
-  return { auc: rocAuc(scores, labels), eer: eer(scores, labels).eer, tar1e2: far2.tar, thr1e2: far2.threshold, tar1e3: far3 };
+  return {
+    auc: rocAuc(scores, labels),
+    eer: eer(scores, labels).eer,
+    tar1e2: far2.tar,
+    thr1e2: far2.threshold,
+    tar1e3: far3,
+  };
 }
 function rank1(sim) {
   let ok = 0;
@@ -192,15 +218,30 @@ function augPairs(name, scorer) {
 const records = new Map();
 function recordOf(name, g, extra = {}) {
   const key = `${name}/${g}/${JSON.stringify(extra)}`;
-  if (!records.has(key)) records.set(key, protect(templateFromEmbedding(e1[g], layoutOf(name, g)), { seed: `${seed}/${key}`, ...extra }));
+  if (!records.has(key))
+    records.set(key, protect(templateFromEmbedding(e1[g], layoutOf(name, g)), { seed: `${seed}/${key}`, ...extra }));
   return records.get(key);
 }
 const variants = [
   ['unprotected (faceres cosine)', (g, p, probe) => cos(e1[g], probe)],
-  ['protected, default layout', (g, p, probe) => matchScore(recordOf('default', g), templateFromEmbedding(probe, defaultLayout))],
-  ['protected, default layout, no dropout', (g, p, probe) => matchScore(recordOf('default', g, { dropout: 'none' }), templateFromEmbedding(probe, defaultLayout))],
-  ['unprotected, learned centring (cosine)', (g, p, probe) => cos(templateFromEmbedding(e1[g], learned[fold[g]]).values, templateFromEmbedding(probe, learned[fold[g]]).values)],
-  ['protected, learned layout (2-fold by identity)', (g, p, probe) => matchScore(recordOf('learned', g), templateFromEmbedding(probe, learned[fold[g]]))],
+  [
+    'protected, default layout',
+    (g, p, probe) => matchScore(recordOf('default', g), templateFromEmbedding(probe, defaultLayout)),
+  ],
+  [
+    'protected, default layout, no dropout',
+    (g, p, probe) =>
+      matchScore(recordOf('default', g, { dropout: 'none' }), templateFromEmbedding(probe, defaultLayout)),
+  ],
+  [
+    'unprotected, learned centring (cosine)',
+    (g, p, probe) =>
+      cos(templateFromEmbedding(e1[g], learned[fold[g]]).values, templateFromEmbedding(probe, learned[fold[g]]).values),
+  ],
+  [
+    'protected, learned layout (2-fold by identity)',
+    (g, p, probe) => matchScore(recordOf('learned', g), templateFromEmbedding(probe, learned[fold[g]])),
+  ],
 ];
 const perf = [];
 for (const [name, fn] of variants) {
@@ -210,11 +251,15 @@ for (const [name, fn] of variants) {
 }
 report.performance = perf;
 console.log('## 1. Performance preservation\n');
-console.log(`Cross-photo: ${n} genuine / ${n * (n - 1)} impostor pairs. Augmentation pairs: ${n * AUG.length} genuine / ${n * (ea.length - AUG.length)} impostor.\n`);
+console.log(
+  `Cross-photo: ${n} genuine / ${n * (n - 1)} impostor pairs. Augmentation pairs: ${n * AUG.length} genuine / ${n * (ea.length - AUG.length)} impostor.\n`,
+);
 console.log('| system | AUC | EER | TAR@FAR=1e-2 | rank-1 | aug. AUC | aug. EER | aug. TAR@1e-2 | aug. TAR@1e-3 |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of perf)
-  console.log(`| ${r.name} | ${f4(r.crossPhoto.auc)} | ${pct(r.crossPhoto.eer)} | ${pct(r.crossPhoto.tar1e2)} | ${r.crossPhoto.rank1}/${n} | ${f4(r.augmentation.auc)} | ${pct(r.augmentation.eer)} | ${pct(r.augmentation.tar1e2)} | ${pct(r.augmentation.tar1e3)} |`);
+  console.log(
+    `| ${r.name} | ${f4(r.crossPhoto.auc)} | ${pct(r.crossPhoto.eer)} | ${pct(r.crossPhoto.tar1e2)} | ${r.crossPhoto.rank1}/${n} | ${f4(r.augmentation.auc)} | ${pct(r.augmentation.eer)} | ${pct(r.augmentation.tar1e2)} | ${pct(r.augmentation.tar1e3)} |`,
+  );
 
 // ---------------------------------------------------------------------------------------------------------------
 // 2. irreversibility
@@ -235,7 +280,12 @@ function inversion(extra) {
     if (cos(e, e1[g]) >= unprotThr) successSame++;
   }
   const mean = cosines.reduce((a, b) => a + b, 0) / n;
-  return { meanCosine: mean, minCosine: Math.min(...cosines), successVsOtherPhoto: successOther / n, successVsSameCapture: successSame / n };
+  return {
+    meanCosine: mean,
+    minCosine: Math.min(...cosines),
+    successVsOtherPhoto: successOther / n,
+    successVsSameCapture: successSame / n,
+  };
 }
 const inv = { dropout: inversion({}), noDropout: inversion({ dropout: 'none' }) };
 report.irreversibility = { ...inv, unprotectedThreshold: unprotThr };
@@ -243,8 +293,12 @@ console.log('\n## 2. Irreversibility (attacker holds record, key and α)\n');
 console.log(`Unprotected system threshold at FAR = 1e-2 (cross-photo): cosine ≥ ${unprotThr.toFixed(4)}.\n`);
 console.log('| protection | cos(recovered, original) mean / min | attack success vs other photo | vs same capture |');
 console.log('|---|---|---|---|');
-console.log(`| SlerpFace (α 0.9, weighted dropout) | ${f4(inv.dropout.meanCosine)} / ${f4(inv.dropout.minCosine)} | ${pct(inv.dropout.successVsOtherPhoto)} | ${pct(inv.dropout.successVsSameCapture)} |`);
-console.log(`| slerp only (dropout off) | ${f4(inv.noDropout.meanCosine)} / ${f4(inv.noDropout.minCosine)} | ${pct(inv.noDropout.successVsOtherPhoto)} | ${pct(inv.noDropout.successVsSameCapture)} |`);
+console.log(
+  `| SlerpFace (α 0.9, weighted dropout) | ${f4(inv.dropout.meanCosine)} / ${f4(inv.dropout.minCosine)} | ${pct(inv.dropout.successVsOtherPhoto)} | ${pct(inv.dropout.successVsSameCapture)} |`,
+);
+console.log(
+  `| slerp only (dropout off) | ${f4(inv.noDropout.meanCosine)} / ${f4(inv.noDropout.minCosine)} | ${pct(inv.noDropout.successVsOtherPhoto)} | ${pct(inv.noDropout.successVsSameCapture)} |`,
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // 3. unlinkability and 4. renewability
@@ -253,7 +307,10 @@ function linkage(keyMode, attacker) {
   const non = [];
   const shared = protect(templateFromEmbedding(e1[0], defaultLayout), { seed: `${seed}/shared-key` }).key;
   const rec = (e, tag) =>
-    protect(templateFromEmbedding(e, defaultLayout), keyMode === 'shared' ? { key: shared, seed: `${seed}/${tag}` } : { seed: `${seed}/${tag}` });
+    protect(
+      templateFromEmbedding(e, defaultLayout),
+      keyMode === 'shared' ? { key: shared, seed: `${seed}/${tag}` } : { seed: `${seed}/${tag}` },
+    );
   const a = e1.map((e, i) => rec(e, `a${i}`));
   const b = e2.map((e, i) => rec(e, `b${i}`));
   // 'records': the attention-weighted group cosine of the two protected templates (keys unknown or ignored);
@@ -262,9 +319,14 @@ function linkage(keyMode, attacker) {
   const ia = attacker === 'inversion' ? a.map(recoverTemplate) : undefined;
   const ib = attacker === 'inversion' ? b.map(recoverTemplate) : undefined;
   for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) (i === j ? mated : non).push(attacker === 'inversion' ? cos(ia[i], ib[j]) : linkageScore(a[i], b[j]));
+    for (let j = 0; j < n; j++)
+      (i === j ? mated : non).push(attacker === 'inversion' ? cos(ia[i], ib[j]) : linkageScore(a[i], b[j]));
   const u = unlinkability(mated, non);
-  return { dsys: u.dsys, matedMean: mated.reduce((x, y) => x + y, 0) / mated.length, nonMatedMean: non.reduce((x, y) => x + y, 0) / non.length };
+  return {
+    dsys: u.dsys,
+    matedMean: mated.reduce((x, y) => x + y, 0) / mated.length,
+    nonMatedMean: non.reduce((x, y) => x + y, 0) / non.length,
+  };
 }
 const unl = {
   recordsOnly: linkage('per-template', 'records'),
@@ -275,16 +337,23 @@ report.unlinkability = unl;
 console.log('\n## 3. Unlinkability (records of one person from two photos vs different people)\n');
 console.log('| attacker | keys | mated mean | non-mated mean | D↔sys |');
 console.log('|---|---|---|---|---|');
-console.log(`| compares protected templates | per template (SlerpFace) | ${f4(unl.recordsOnly.matedMean)} | ${f4(unl.recordsOnly.nonMatedMean)} | ${f4(unl.recordsOnly.dsys)} |`);
-console.log(`| compares protected templates | one key reused by both systems | ${f4(unl.sharedKeyRecords.matedMean)} | ${f4(unl.sharedKeyRecords.nonMatedMean)} | ${f4(unl.sharedKeyRecords.dsys)} |`);
-console.log(`| holds the keys, inverts both records | per template, stored beside the record | ${f4(unl.keyHolderInversion.matedMean)} | ${f4(unl.keyHolderInversion.nonMatedMean)} | ${f4(unl.keyHolderInversion.dsys)} |`);
+console.log(
+  `| compares protected templates | per template (SlerpFace) | ${f4(unl.recordsOnly.matedMean)} | ${f4(unl.recordsOnly.nonMatedMean)} | ${f4(unl.recordsOnly.dsys)} |`,
+);
+console.log(
+  `| compares protected templates | one key reused by both systems | ${f4(unl.sharedKeyRecords.matedMean)} | ${f4(unl.sharedKeyRecords.nonMatedMean)} | ${f4(unl.sharedKeyRecords.dsys)} |`,
+);
+console.log(
+  `| holds the keys, inverts both records | per template, stored beside the record | ${f4(unl.keyHolderInversion.matedMean)} | ${f4(unl.keyHolderInversion.nonMatedMean)} | ${f4(unl.keyHolderInversion.dsys)} |`,
+);
 
 // renewability: old record (key A) vs renewed record (key B) of the same capture
 const renewMated = [];
 const renewNon = [];
 const oldRec = e1.map((e, i) => protect(templateFromEmbedding(e, defaultLayout), { seed: `${seed}/old${i}` }));
 const newRec = e1.map((e, i) => protect(templateFromEmbedding(e, defaultLayout), { seed: `${seed}/new${i}` }));
-for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) (i === j ? renewMated : renewNon).push(linkageScore(oldRec[i], newRec[j]));
+for (let i = 0; i < n; i++)
+  for (let j = 0; j < n; j++) (i === j ? renewMated : renewNon).push(linkageScore(oldRec[i], newRec[j]));
 // protected system threshold at FAR = 1e-2 for the default layout (cross-photo)
 const protThr = perf[1].crossPhoto.thr1e2;
 let replay = 0;
@@ -292,7 +361,13 @@ let replayOld = 0;
 const replayScores = [];
 for (let i = 0; i < n; i++) {
   const rec = recoverTemplate(oldRec[i]);
-  const probe = createTemplate(rec, defaultLayout.weights, { groups: defaultLayout.groups, groupSize: 16, form: 'vector', layout: defaultLayout.id, allowZeroGroups: true });
+  const probe = createTemplate(rec, defaultLayout.weights, {
+    groups: defaultLayout.groups,
+    groupSize: 16,
+    form: 'vector',
+    layout: defaultLayout.id,
+    allowZeroGroups: true,
+  });
   const s = matchScore(newRec[i], probe);
   replayScores.push(s);
   if (s >= protThr) replay++;
@@ -307,20 +382,30 @@ const ren = {
 };
 report.renewability = ren;
 console.log('\n## 4. Renewability (old record, key A, vs renewed record, key B, of the same capture)\n');
-console.log(`| linkage D↔sys old↔new | protected threshold (FAR 1e-2) | inversion of old record accepted by OLD record | by NEW record |`);
+console.log(
+  `| linkage D↔sys old↔new | protected threshold (FAR 1e-2) | inversion of old record accepted by OLD record | by NEW record |`,
+);
 console.log('|---|---|---|---|');
-console.log(`| ${f4(ren.dsys)} | ${ren.protectedThreshold.toFixed(6)} | ${pct(ren.replayOnOldRecord)} | ${pct(ren.replayOnNewRecord)} |`);
+console.log(
+  `| ${f4(ren.dsys)} | ${ren.protectedThreshold.toFixed(6)} | ${pct(ren.replayOnOldRecord)} | ${pct(ren.replayOnNewRecord)} |`,
+);
 console.log(`\nTotal ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
 if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
 if (args.roc) {
   // ROC curves (log FAR axis) of the cross-photo pairs, as an SVG
-  const W = 640, H = 420, L = 60, B = 50, R = 200, T = 20;
+  const W = 640,
+    H = 420,
+    L = 60,
+    B = 50,
+    R = 200,
+    T = 20;
   const xs = (far) => L + ((Math.log10(Math.max(far, 1e-3)) + 3) / 3) * (W - L - R);
   const ys = (tar) => T + (1 - tar) * (H - T - B);
   const colours = ['#222', '#d62728', '#ff7f0e', '#7f7f7f', '#1f77b4'];
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
   svg += `<rect width="${W}" height="${H}" fill="white"/>`;
-  for (const f of [1e-3, 1e-2, 1e-1, 1]) svg += `<line x1="${xs(f)}" y1="${T}" x2="${xs(f)}" y2="${H - B}" stroke="#ddd"/><text x="${xs(f)}" y="${H - B + 16}" text-anchor="middle">${f}</text>`;
+  for (const f of [1e-3, 1e-2, 1e-1, 1])
+    svg += `<line x1="${xs(f)}" y1="${T}" x2="${xs(f)}" y2="${H - B}" stroke="#ddd"/><text x="${xs(f)}" y="${H - B + 16}" text-anchor="middle">${f}</text>`;
   for (const t of [0.8, 0.85, 0.9, 0.95, 1]) {
     const y = T + ((1 - t) / 0.2) * (H - T - B);
     svg += `<line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="#ddd"/><text x="${L - 6}" y="${y + 4}" text-anchor="end">${t}</text>`;
@@ -330,7 +415,8 @@ if (args.roc) {
   curves.forEach((c, i) => {
     const r = roc(c.scores, c.labels);
     const pts = [];
-    for (let k = 0; k < r.fpr.length; k++) pts.push(`${xs(r.fpr[k]).toFixed(1)},${(T + ((1 - Math.max(r.tpr[k], 0.8)) / 0.2) * (H - T - B)).toFixed(1)}`);
+    for (let k = 0; k < r.fpr.length; k++)
+      pts.push(`${xs(r.fpr[k]).toFixed(1)},${(T + ((1 - Math.max(r.tpr[k], 0.8)) / 0.2) * (H - T - B)).toFixed(1)}`);
     svg += `<polyline fill="none" stroke="${colours[i % colours.length]}" stroke-width="1.6" points="${pts.join(' ')}"/>`;
     svg += `<line x1="${W - R + 10}" y1="${T + 14 + i * 34}" x2="${W - R + 30}" y2="${T + 14 + i * 34}" stroke="${colours[i % colours.length]}" stroke-width="2"/>`;
     const words = c.name.split(' ');

@@ -33,7 +33,10 @@ const python = [...new Set([process.env.PYTHON ?? '/usr/bin/python3', 'python3']
   (py) => spawnSync(py, ['-c', 'import numpy'], { env }).status === 0,
 );
 const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'slerpface_baseline.py');
-const baseline = (...a) => (python ? JSON.parse(execFileSync(python, [script, tmp, ...a], { encoding: 'utf8', env, maxBuffer: 1 << 26 })) : undefined);
+const baseline = (...a) =>
+  python
+    ? JSON.parse(execFileSync(python, [script, tmp, ...a], { encoding: 'utf8', env, maxBuffer: 1 << 26 }))
+    : undefined;
 const G = 49;
 const d = 16;
 const rng = Rng.from('slerpface-bench');
@@ -51,9 +54,15 @@ const W = new Float32Array(NP * G);
 for (let i = 0; i < NP; i++) W.set(softmax(rng.normalArray(G)), i * G);
 writeFileSync(path.join(tmp, 'templates.npy'), encodeNpy(tensor(T, [NP, G, d])));
 writeFileSync(path.join(tmp, 'weights.npy'), encodeNpy(tensor(W, [NP, G])));
-const tpls = Array.from({ length: NP }, (_, i) => createTemplate(T.subarray(i * G * d, (i + 1) * G * d), W.subarray(i * G, (i + 1) * G), { groups: G, groupSize: d, form: 'grid' }));
+const tpls = Array.from({ length: NP }, (_, i) =>
+  createTemplate(T.subarray(i * G * d, (i + 1) * G * d), W.subarray(i * G, (i + 1) * G), {
+    groups: G,
+    groupSize: d,
+    form: 'grid',
+  }),
+);
 const keyRng = Rng.from('keys');
-for (let pass = 0; pass < 2; pass++) for (const t of tpls) protect(t, { rng: keyRng }), protect(t); // JIT warm-up to steady state
+for (let pass = 0; pass < 2; pass++) for (const t of tpls) (protect(t, { rng: keyRng }), protect(t)); // JIT warm-up to steady state
 // timed like the baseline: each record is produced and dropped (a deployment serialises it into its gallery)
 let sink = 0;
 let t0 = performance.now();
@@ -65,10 +74,17 @@ const oursSeeded = (performance.now() - t0) / 1000;
 if (!Number.isFinite(sink)) throw new Error('non-finite protected values');
 const recs = tpls.slice(0, 1000).map((t) => protect(t)); // the gallery's records (tiled below)
 const np1 = baseline('protect');
-result.protect = { n: NP, oursPerSec: NP / ours, oursSeededPerSec: NP / oursSeeded, numpyPerSec: np1 && np1.n / np1.seconds };
+result.protect = {
+  n: NP,
+  oursPerSec: NP / ours,
+  oursSeededPerSec: NP / oursSeeded,
+  numpyPerSec: np1 && np1.n / np1.seconds,
+};
 console.log(
   `\nprotect ${NP} templates: ours ${(NP / ours).toFixed(0)}/s (CSPRNG keys), ${(NP / oursSeeded).toFixed(0)}/s (seeded Philox keys)` +
-    (np1 ? `, numpy ${(np1.n / np1.seconds).toFixed(0)}/s → ${(np1.seconds / np1.n / (ours / NP)).toFixed(2)}× / ${(np1.seconds / np1.n / (oursSeeded / NP)).toFixed(2)}× numpy` : ''),
+    (np1
+      ? `, numpy ${(np1.n / np1.seconds).toFixed(0)}/s → ${(np1.seconds / np1.n / (ours / NP)).toFixed(2)}× / ${(np1.seconds / np1.n / (oursSeeded / NP)).toFixed(2)}× numpy`
+      : ''),
 );
 
 // 2. 1:N on NG records (tiled from the protected records: distinct memory, realistic traffic)
@@ -87,11 +103,20 @@ function buildGallery(n) {
       K.set(r.key, i * per);
       M.set(r.mask, i * per);
     }
-    g.addRaw(Array.from({ length: m }, (_, i) => `r${s + i}`), P.subarray(0, m * per), K.subarray(0, m * per), M.subarray(0, m * per));
+    g.addRaw(
+      Array.from({ length: m }, (_, i) => `r${s + i}`),
+      P.subarray(0, m * per),
+      K.subarray(0, m * per),
+      M.subarray(0, m * per),
+    );
   }
   return g;
 }
-const probe = createTemplate(tpls[3].values.map((v) => v + 0.3 * rng.normal()), tpls[3].weights, { groups: G, groupSize: d, form: 'grid' });
+const probe = createTemplate(
+  tpls[3].values.map((v) => v + 0.3 * rng.normal()),
+  tpls[3].weights,
+  { groups: G, groupSize: d, form: 'grid' },
+);
 const gal = buildGallery(NG);
 await gal.scores(probe, { backend: 'js' }); // warm-up
 t0 = performance.now();
@@ -109,7 +134,9 @@ writeFileSync(path.join(tmp, 'probe.npy'), encodeNpy(tensor(Float32Array.from(pr
 writeFileSync(path.join(tmp, 'probe_w.npy'), encodeNpy(tensor(Float32Array.from(probe.weights), [G])));
 const np2 = baseline('match', '1');
 let agree = 0;
-if (np2) for (let i = 0; i < np2.scores.length; i++) agree = Math.max(agree, Math.abs(np2.scores[i] - sJs[i]), Math.abs(np2.scores[i] - sG[i]));
+if (np2)
+  for (let i = 0; i < np2.scores.length; i++)
+    agree = Math.max(agree, Math.abs(np2.scores[i] - sJs[i]), Math.abs(np2.scores[i] - sG[i]));
 result.match = {
   n: NG,
   jsPerSec: NG / tJs,
@@ -120,7 +147,9 @@ result.match = {
 };
 console.log(
   `1:N against ${NG} records: typed-array loop ${(NG / tJs / 1e6).toFixed(2)} M records/s, op-graph (${result.match.graphDevice}) ${(NG / tG / 1e6).toFixed(2)} M/s` +
-    (np2 ? `, numpy ${(np2.n / np2.seconds / 1e6).toFixed(3)} M/s → loop ${(np2.seconds / np2.n / (tJs / NG)).toFixed(1)}× numpy, graph ${(np2.seconds / np2.n / (tG / NG)).toFixed(1)}× numpy; scores agree to ${agree.toExponential(1)}` : ''),
+    (np2
+      ? `, numpy ${(np2.n / np2.seconds / 1e6).toFixed(3)} M/s → loop ${(np2.seconds / np2.n / (tJs / NG)).toFixed(1)}× numpy, graph ${(np2.seconds / np2.n / (tG / NG)).toFixed(1)}× numpy; scores agree to ${agree.toExponential(1)}`
+      : ''),
 );
 await gal.dispose();
 rmSync(tmp, { recursive: true, force: true });
@@ -135,7 +164,9 @@ if (NBIG > 0) {
   const top = await big.search(probe, { topK: 5, backend: 'js' });
   const ts = (performance.now() - t0) / 1000;
   result.big = { n: NBIG, seconds: tb, perSec: NBIG / tb, searchSeconds: ts, top: top[0].id };
-  console.log(`1:N against ${NBIG} records (${((big.raw().protected.byteLength * 2 + big.raw().mask.byteLength) / 2 ** 30).toFixed(1)} GiB): ${tb.toFixed(2)} s per probe (${(NBIG / tb / 1e6).toFixed(2)} M records/s), top-5 search ${ts.toFixed(2)} s; best ${top[0].id} (score ${s[3].toFixed(6)})`);
+  console.log(
+    `1:N against ${NBIG} records (${((big.raw().protected.byteLength * 2 + big.raw().mask.byteLength) / 2 ** 30).toFixed(1)} GiB): ${tb.toFixed(2)} s per probe (${(NBIG / tb / 1e6).toFixed(2)} M records/s), top-5 search ${ts.toFixed(2)} s; best ${top[0].id} (score ${s[3].toFixed(6)})`,
+  );
   await big.dispose();
 }
 if (args.json) writeFileSync(args.json, JSON.stringify(result, null, 2));

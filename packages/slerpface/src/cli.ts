@@ -27,7 +27,15 @@ import {
 import { Gallery } from './gallery.js';
 import { contiguousLayout, layoutFromJSON, layoutToJSON, learnLayout, type GroupLayout } from './layout.js';
 import { SlerpFace } from './model.js';
-import { createTemplate, matchScore, protect, scoreToDistance, type DropoutMode, type ProtectParams, type Template } from './protect.js';
+import {
+  createTemplate,
+  matchScore,
+  protect,
+  scoreToDistance,
+  type DropoutMode,
+  type ProtectParams,
+  type Template,
+} from './protect.js';
 import { decodeGallery, decodeRecordNpz, encodeGallery, encodeRecordNpz } from './record-io.js';
 
 const USAGE = `usage:
@@ -114,7 +122,8 @@ async function readArray(file: string, param: string): Promise<Tensor> {
 }
 
 function asFloat(t: Tensor, param: string, rank: number): Float64Array {
-  if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new InvalidArgumentError(param, t.dtype, 'a float32 or float64 array');
+  if (t.dtype !== 'float32' && t.dtype !== 'float64')
+    throw new InvalidArgumentError(param, t.dtype, 'a float32 or float64 array');
   if (t.shape.length !== rank) throw new ShapeError(param, `[${t.shape}]`, rank === 2 ? '[G, d]' : '[G]');
   return Float64Array.from(t.data as Float32Array);
 }
@@ -187,7 +196,8 @@ async function enrol(v: Values, files: string[]): Promise<number> {
       const r = sf.protect(t, seed.seed !== undefined ? { seed: `${seed.seed}/${id}` } : {});
       if (!gallery) {
         gallery = Gallery.forRecord(r);
-        if (t.form === 'vector') gallery.extra.layout = layoutToJSON(layout ?? contiguousLayout(t.values.length, t.groupSize));
+        if (t.form === 'vector')
+          gallery.extra.layout = layoutToJSON(layout ?? contiguousLayout(t.values.length, t.groupSize));
       }
       gallery.add(id, r);
       added++;
@@ -225,7 +235,11 @@ async function verify(v: Values, files: string[]): Promise<number> {
     }
     const withDecision = matches.map((m) => (thr === undefined ? m : { ...m, accepted: m.distance < thr }));
     if (v.json) console.log(JSON.stringify({ image: files[0], matches: withDecision }));
-    else for (const m of withDecision) console.log(`${m.id}\tscore ${m.score.toFixed(6)}\tdistance ${m.distance.toFixed(6)}${'accepted' in m ? (m.accepted ? '\taccepted' : '\trejected') : ''}`);
+    else
+      for (const m of withDecision)
+        console.log(
+          `${m.id}\tscore ${m.score.toFixed(6)}\tdistance ${m.distance.toFixed(6)}${'accepted' in m ? (m.accepted ? '\taccepted' : '\trejected') : ''}`,
+        );
     return 0;
   } finally {
     await sf.dispose();
@@ -236,7 +250,10 @@ async function evaluateCmd(v: Values): Promise<number> {
   const pfile = requireOption(v, 'pairs');
   if (!existsSync(pfile)) throw new FileNotFoundError('pairs', pfile);
   const dir = path.dirname(pfile);
-  const lines = (await readFile(pfile, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = (await readFile(pfile, 'utf8'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const pairs = lines.map((l, i) => {
     const f = l.split(/\s+/);
     if (f.length !== 3 || (f[2] !== '0' && f[2] !== '1'))
@@ -271,13 +288,20 @@ async function evaluateCmd(v: Values): Promise<number> {
       tarAtFar1e3: tarAtFar(s, labels, 1e-3).tar,
       accuracy10fold: kfoldAccuracy(s, labels, { folds: Math.min(10, s.length) }).mean,
     });
-    const result = { pairs: pairs.length, genuine: labels.filter((l) => l === 1).length, unprotected: report(plain), protected: report(prot) };
+    const result = {
+      pairs: pairs.length,
+      genuine: labels.filter((l) => l === 1).length,
+      unprotected: report(plain),
+      protected: report(prot),
+    };
     if (v.json) console.log(JSON.stringify(result));
     else {
       console.log(`${result.pairs} pairs (${result.genuine} genuine)`);
       for (const k of ['unprotected', 'protected'] as const) {
         const r = result[k];
-        console.log(`${k.padEnd(12)} AUC ${r.auc.toFixed(4)}  EER ${(100 * r.eer).toFixed(2)} %  TAR@FAR=1e-2 ${(100 * r.tarAtFar1e2).toFixed(1)} %  TAR@FAR=1e-3 ${(100 * r.tarAtFar1e3).toFixed(1)} %  10-fold acc ${(100 * r.accuracy10fold).toFixed(2)} %`);
+        console.log(
+          `${k.padEnd(12)} AUC ${r.auc.toFixed(4)}  EER ${(100 * r.eer).toFixed(2)} %  TAR@FAR=1e-2 ${(100 * r.tarAtFar1e2).toFixed(1)} %  TAR@FAR=1e-3 ${(100 * r.tarAtFar1e3).toFixed(1)} %  10-fold acc ${(100 * r.accuracy10fold).toFixed(2)} %`,
+        );
       }
     }
     return 0;
@@ -306,7 +330,8 @@ async function protectCmd(v: Values): Promise<number> {
   let mask: Uint8Array | undefined;
   if (typeof v.mask === 'string') {
     const m = await readArray(v.mask, 'mask');
-    if (m.dtype !== 'uint8' && m.dtype !== 'bool') throw new InvalidArgumentError('mask', m.dtype, 'a uint8 (or bool) array');
+    if (m.dtype !== 'uint8' && m.dtype !== 'bool')
+      throw new InvalidArgumentError('mask', m.dtype, 'a uint8 (or bool) array');
     mask = Uint8Array.from(m.data as Uint8Array);
   }
   const r = protect(t, { ...params(v), ...seedOf(v), key, mask });
@@ -336,7 +361,8 @@ async function learnLayoutCmd(v: Values): Promise<number> {
   const e = z.embeddings;
   const l = z.labels;
   if (!e || e.shape.length !== 2) throw new ShapeError('embeddings', e?.shape, '[N, D] float32');
-  if (!l || l.shape.length !== 1 || l.shape[0] !== e.shape[0]) throw new ShapeError('labels', l?.shape, `[${e.shape[0]}]`);
+  if (!l || l.shape.length !== 1 || l.shape[0] !== e.shape[0])
+    throw new ShapeError('labels', l?.shape, `[${e.shape[0]}]`);
   const labels = Array.from(l.data as ArrayLike<number | bigint>, (x) => Number(x));
   const layout = learnLayout(Float64Array.from(e.data as Float32Array), e.shape[1], labels, {
     groupSize: numberOption(v, 'group-size') ?? 16,
@@ -345,8 +371,16 @@ async function learnLayoutCmd(v: Values): Promise<number> {
     seed: numberOption(v, 'seed') ?? 0,
   });
   await writeFileAtomic(out, new TextEncoder().encode(JSON.stringify(layoutToJSON(layout))));
-  const summary = { layout: out, id: layout.id, groups: layout.groups, groupSize: layout.groupSize, pairs: layout.stats.pairs };
-  console.log(v.json ? JSON.stringify(summary) : `${out}: ${layout.id} (${layout.groups} groups of ${layout.groupSize})`);
+  const summary = {
+    layout: out,
+    id: layout.id,
+    groups: layout.groups,
+    groupSize: layout.groupSize,
+    pairs: layout.stats.pairs,
+  };
+  console.log(
+    v.json ? JSON.stringify(summary) : `${out}: ${layout.id} (${layout.groups} groups of ${layout.groupSize})`,
+  );
   return 0;
 }
 

@@ -68,7 +68,9 @@ type TypedCtor<T> = { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_P
 
 /** A typed array on a SharedArrayBuffer when the platform has one (worker threads then read it without copies). */
 function allocate<T>(ctor: TypedCtor<T>, n: number): T {
-  return typeof SharedArrayBuffer === 'function' ? new ctor(new SharedArrayBuffer(n * ctor.BYTES_PER_ELEMENT)) : new ctor(n);
+  return typeof SharedArrayBuffer === 'function'
+    ? new ctor(new SharedArrayBuffer(n * ctor.BYTES_PER_ELEMENT))
+    : new ctor(n);
 }
 
 interface WorkerLike {
@@ -86,7 +88,8 @@ function nodeThreads(): { Worker: WorkerCtor; cpus: number } | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   try {
     const wt = proc?.getBuiltinModule?.('node:worker_threads') as { Worker: WorkerCtor } | undefined;
-    const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus: () => unknown[] } | undefined;
+    const os = proc?.getBuiltinModule?.('node:os') as
+      { availableParallelism?: () => number; cpus: () => unknown[] } | undefined;
     if (!wt || !os) return undefined;
     return { Worker: wt.Worker, cpus: os.availableParallelism?.() ?? os.cpus().length };
   } catch {
@@ -131,7 +134,8 @@ export class Gallery {
     if (header.form !== 'grid' && header.form !== 'vector')
       throw new InvalidArgumentError('form', header.form, "'grid' or 'vector'");
     for (const k of ['groups', 'groupSize'] as const)
-      if (!Number.isInteger(header[k]) || header[k] < 1) throw new InvalidArgumentError(k, header[k], 'a positive integer');
+      if (!Number.isInteger(header[k]) || header[k] < 1)
+        throw new InvalidArgumentError(k, header[k], 'a positive integer');
     this.form = header.form;
     this.layout = header.layout;
     this.groups = header.groups;
@@ -140,7 +144,8 @@ export class Gallery {
     const chunk = options.chunk ?? 8192;
     if (!Number.isInteger(chunk) || chunk < 1) throw new InvalidArgumentError('chunk', chunk, 'a positive integer');
     const threads = options.threads ?? Math.min(8, nodeThreads()?.cpus ?? 1);
-    if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError('threads', threads, 'a positive integer');
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new InvalidArgumentError('threads', threads, 'a positive integer');
     this.options = { ...options, chunk, threads };
     const cap = 16 * header.groups * header.groupSize;
     this.prot = allocate(Float32Array, cap);
@@ -159,7 +164,13 @@ export class Gallery {
   }
 
   get header(): GalleryHeader {
-    return { form: this.form, layout: this.layout, groups: this.groups, groupSize: this.groupSize, params: { ...this.params } };
+    return {
+      form: this.form,
+      layout: this.layout,
+      groups: this.groups,
+      groupSize: this.groupSize,
+      params: { ...this.params },
+    };
   }
 
   /** Record ids, in insertion order. */
@@ -204,7 +215,11 @@ export class Gallery {
     const per = this.groups * this.groupSize;
     const m = ids.length;
     if (prot.length !== m * per || keys.length !== m * per || masks.length !== m * per)
-      throw new InvalidArgumentError('prot/keys/masks', `${prot.length}/${keys.length}/${masks.length}`, `${m * per} each`);
+      throw new InvalidArgumentError(
+        'prot/keys/masks',
+        `${prot.length}/${keys.length}/${masks.length}`,
+        `${m * per} each`,
+      );
     for (const id of ids) {
       if (typeof id !== 'string' || id === '' || this.idIndex.has(id))
         throw new InvalidArgumentError('ids', id, 'unique non-empty strings not already in the gallery');
@@ -255,7 +270,13 @@ export class Gallery {
     return { protected: this.prot.subarray(0, m), key: this.keys.subarray(0, m), mask: this.masks.subarray(0, m) };
   }
 
-  private checkHeader(r: { form: TemplateForm; layout: string; groups: number; groupSize: number; params: ProtectParams }): void {
+  private checkHeader(r: {
+    form: TemplateForm;
+    layout: string;
+    groups: number;
+    groupSize: number;
+    params: ProtectParams;
+  }): void {
     if (r.form !== this.form || r.layout !== this.layout || r.groups !== this.groups || r.groupSize !== this.groupSize)
       throw new InvalidArgumentError(
         'record',
@@ -268,7 +289,13 @@ export class Gallery {
 
   private checkProbe(probe: Template): void {
     checkCompatible(
-      { version: RECORD_VERSION, ...this.header, protected: new Float64Array(this.groups * this.groupSize), key: new Float64Array(this.groups * this.groupSize), mask: new Uint8Array(this.groups * this.groupSize) },
+      {
+        version: RECORD_VERSION,
+        ...this.header,
+        protected: new Float64Array(this.groups * this.groupSize),
+        key: new Float64Array(this.groups * this.groupSize),
+        mask: new Uint8Array(this.groups * this.groupSize),
+      },
       probe,
     );
   }
@@ -277,7 +304,8 @@ export class Gallery {
   async scores(probe: Template, options: GallerySearchOptions = {}): Promise<Float64Array> {
     this.checkProbe(probe);
     const backend = options.backend ?? 'auto';
-    if (!['auto', 'js', 'graph'].includes(backend)) throw new InvalidArgumentError('backend', backend, "'auto', 'js' or 'graph'");
+    if (!['auto', 'js', 'graph'].includes(backend))
+      throw new InvalidArgumentError('backend', backend, "'auto', 'js' or 'graph'");
     const device = this.options.device ?? 'cpu';
     const useGraph = backend === 'graph' || (backend === 'auto' && device !== 'cpu' && device !== 'wasm' && this.n > 0);
     const { unit, alphas } = probeParts(probe, this.params.alpha);
@@ -311,7 +339,10 @@ export class Gallery {
 
   private graph(): Promise<Session> {
     if (!this.session) {
-      this.session = createSession(buildMatchGraph(), { device: this.options.device ?? 'cpu', name: "op-graph 'slerpface-match'" });
+      this.session = createSession(buildMatchGraph(), {
+        device: this.options.device ?? 'cpu',
+        name: "op-graph 'slerpface-match'",
+      });
       this.session.catch(() => (this.session = undefined));
     }
     return this.session;

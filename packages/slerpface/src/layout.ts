@@ -49,7 +49,14 @@ function fnv1a(bytes: Uint8Array): string {
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
 }
 
-function layoutId(dim: number, G: number, d: number, index: Int32Array, weights: Float64Array, center?: Float64Array): string {
+function layoutId(
+  dim: number,
+  G: number,
+  d: number,
+  index: Int32Array,
+  weights: Float64Array,
+  center?: Float64Array,
+): string {
   const c = center ?? new Float64Array(0);
   const b = new Uint8Array(index.byteLength + weights.byteLength + c.byteLength);
   b.set(new Uint8Array(index.buffer, index.byteOffset, index.byteLength));
@@ -59,7 +66,8 @@ function layoutId(dim: number, G: number, d: number, index: Int32Array, weights:
 }
 
 function checkSizes(dim: unknown, groupSize: unknown): { dim: number; d: number; G: number } {
-  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 2) throw new InvalidArgumentError('dim', dim, 'an integer ≥ 2');
+  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 2)
+    throw new InvalidArgumentError('dim', dim, 'an integer ≥ 2');
   if (typeof groupSize !== 'number' || !Number.isInteger(groupSize) || groupSize < 2 || groupSize > dim)
     throw new InvalidArgumentError('groupSize', groupSize, `an integer in [2, ${dim}]`);
   if (dim % groupSize !== 0)
@@ -103,21 +111,40 @@ export function makeLayout(
     c = Float64Array.from(center);
     for (let i = 0; i < dim; i++) if (!Number.isFinite(c[i])) throw new NonFiniteError('center', i, c[i]);
   }
-  const layout: GroupLayout = { id: layoutId(dim, G, d, idx, w, c), dim, groups: G, groupSize: d, index: idx, weights: w, grouping, weighting };
+  const layout: GroupLayout = {
+    id: layoutId(dim, G, d, idx, w, c),
+    dim,
+    groups: G,
+    groupSize: d,
+    index: idx,
+    weights: w,
+    grouping,
+    weighting,
+  };
   return c ? { ...layout, center: c } : layout;
 }
 
 /** Dimensions in order, uniform weights. */
 export function contiguousLayout(dim: number, groupSize = 16): GroupLayout {
   const { G } = checkSizes(dim, groupSize);
-  return makeLayout(dim, groupSize, Int32Array.from({ length: dim }, (_, i) => i), new Float64Array(G).fill(1 / G));
+  return makeLayout(
+    dim,
+    groupSize,
+    Int32Array.from({ length: dim }, (_, i) => i),
+    new Float64Array(G).fill(1 / G),
+  );
 }
 
 /** The template of one embedding under a layout (vector form). */
 export function templateFromEmbedding(embedding: FloatArrayLike, layout: GroupLayout): Template {
-  if (embedding === null || typeof embedding !== 'object' || typeof (embedding as ArrayLike<number>).length !== 'number')
+  if (
+    embedding === null ||
+    typeof embedding !== 'object' ||
+    typeof (embedding as ArrayLike<number>).length !== 'number'
+  )
     throw new InvalidArgumentError('embedding', embedding, 'a Float32Array, Float64Array or number[]');
-  if (embedding.length !== layout.dim) throw new ShapeError('embedding', `[${embedding.length}]`, `[${layout.dim}] (the layout's dim)`);
+  if (embedding.length !== layout.dim)
+    throw new ShapeError('embedding', `[${embedding.length}]`, `[${layout.dim}] (the layout's dim)`);
   const v = new Float64Array(layout.dim);
   const c = layout.center;
   for (let i = 0; i < layout.dim; i++) v[i] = embedding[layout.index[i]] - (c ? c[layout.index[i]] : 0);
@@ -144,7 +171,12 @@ export interface LearnLayoutOptions {
 
 export interface LearnedLayout extends GroupLayout {
   /** Per-group genuine/impostor cosine statistics behind the weights. */
-  readonly stats: { genuineMean: Float64Array; impostorMean: Float64Array; dprime: Float64Array; pairs: [number, number] };
+  readonly stats: {
+    genuineMean: Float64Array;
+    impostorMean: Float64Array;
+    dprime: Float64Array;
+    pairs: [number, number];
+  };
 }
 
 /**
@@ -163,15 +195,19 @@ export function learnLayout(
     throw new InvalidArgumentError('embeddings', embeddings, 'a Float32Array or Float64Array [N·D]');
   const N = labels?.length;
   if (typeof N !== 'number' || N < 2) throw new InvalidArgumentError('labels', labels, 'at least two labels');
-  if (embeddings.length !== N * dim) throw new ShapeError('embeddings', `[${embeddings.length}]`, `[${N * dim}] (labels × dim)`);
-  for (let i = 0; i < embeddings.length; i++) if (!Number.isFinite(embeddings[i])) throw new NonFiniteError('embeddings', i, embeddings[i]);
+  if (embeddings.length !== N * dim)
+    throw new ShapeError('embeddings', `[${embeddings.length}]`, `[${N * dim}] (labels × dim)`);
+  for (let i = 0; i < embeddings.length; i++)
+    if (!Number.isFinite(embeddings[i])) throw new NonFiniteError('embeddings', i, embeddings[i]);
   const grouping = options.grouping ?? 'discriminability';
   const weighting = options.weighting ?? 'fisher';
   if (!['discriminability', 'correlation', 'contiguous', 'random'].includes(grouping))
     throw new InvalidArgumentError('grouping', grouping, "'discriminability', 'correlation', 'contiguous' or 'random'");
-  if (!['fisher', 'uniform'].includes(weighting)) throw new InvalidArgumentError('weighting', weighting, "'fisher' or 'uniform'");
+  if (!['fisher', 'uniform'].includes(weighting))
+    throw new InvalidArgumentError('weighting', weighting, "'fisher' or 'uniform'");
   const maxPairs = options.maxPairs ?? 20000;
-  if (!Number.isInteger(maxPairs) || maxPairs < 1) throw new InvalidArgumentError('maxPairs', maxPairs, 'a positive integer');
+  if (!Number.isInteger(maxPairs) || maxPairs < 1)
+    throw new InvalidArgumentError('maxPairs', maxPairs, 'a positive integer');
   const rng = Rng.from(options.seed ?? 0);
 
   // identities
@@ -182,9 +218,14 @@ export function learnLayout(
     ids.get(l)!.push(i);
   }
   const classes = [...ids.values()];
-  if (classes.length < 2) throw new InvalidArgumentError('labels', `${classes.length} identity`, 'at least two identities');
+  if (classes.length < 2)
+    throw new InvalidArgumentError('labels', `${classes.length} identity`, 'at least two identities');
   if (!classes.some((c) => c.length >= 2))
-    throw new InvalidArgumentError('labels', 'one sample per identity', 'at least one identity with two or more samples');
+    throw new InvalidArgumentError(
+      'labels',
+      'one sample per identity',
+      'at least one identity with two or more samples',
+    );
 
   // 0. centring: everything below works on the centred embeddings
   let center: Float64Array | undefined;
@@ -205,13 +246,19 @@ export function learnLayout(
 
   // 2. weights from genuine / impostor pairs of group cosines
   const genuine: [number, number][] = [];
-  for (const c of classes) for (let a = 0; a < c.length; a++) for (let b = a + 1; b < c.length; b++) genuine.push([c[a], c[b]]);
+  for (const c of classes)
+    for (let a = 0; a < c.length; a++) for (let b = a + 1; b < c.length; b++) genuine.push([c[a], c[b]]);
   const label = new Int32Array(N);
   classes.forEach((c, ci) => c.forEach((i) => (label[i] = ci)));
   const pick = rng.split('pairs');
-  const gen = genuine.length > maxPairs ? Array.from(pick.choice(genuine.length, maxPairs), (i) => genuine[i]) : genuine;
+  const gen =
+    genuine.length > maxPairs ? Array.from(pick.choice(genuine.length, maxPairs), (i) => genuine[i]) : genuine;
   const imp: [number, number][] = [];
-  for (let tries = 0; imp.length < Math.min(maxPairs, Math.max(gen.length * 4, 1000)) && tries < maxPairs * 20; tries++) {
+  for (
+    let tries = 0;
+    imp.length < Math.min(maxPairs, Math.max(gen.length * 4, 1000)) && tries < maxPairs * 20;
+    tries++
+  ) {
     const a = pick.int(N);
     const b = pick.int(N);
     if (label[a] !== label[b]) imp.push([a, b]);
@@ -232,7 +279,10 @@ export function learnLayout(
   const dprime = new Float64Array(G);
   for (let i = 0; i < G; i++)
     dprime[i] = (stats.gMean[i] - stats.iMean[i]) / Math.sqrt(Math.max((stats.gVar[i] + stats.iVar[i]) / 2, 1e-24));
-  return { ...layout, stats: { genuineMean: stats.gMean, impostorMean: stats.iMean, dprime, pairs: [gen.length, imp.length] } };
+  return {
+    ...layout,
+    stats: { genuineMean: stats.gMean, impostorMean: stats.iMean, dprime, pairs: [gen.length, imp.length] },
+  };
 }
 
 /** |correlation| at which a dimension joins a seed's group as a partner. */
@@ -384,6 +434,11 @@ export function layoutFromJSON(json: unknown): GroupLayout {
     o.center as number[] | undefined,
   );
   if (o.id !== undefined && o.id !== l.id)
-    throw new InvalidArgumentError('layout.id', o.id, `${l.id} (the id of its index and weights)`, 'The layout file was edited or is corrupt');
+    throw new InvalidArgumentError(
+      'layout.id',
+      o.id,
+      `${l.id} (the id of its index and weights)`,
+      'The layout file was edited or is corrupt',
+    );
   return l;
 }

@@ -60,10 +60,20 @@ export class GridModel {
     const session = await createSession(model, { device: options.device ?? 'auto', name: 'slerpface grid model' });
     try {
       const inp = session.inputs.find((i) => i.name === GRID_CONTRACT.input);
-      if (!inp) throw new InvalidArgumentError('model', session.inputs.map((i) => i.name), `an input named '${GRID_CONTRACT.input}'`);
+      if (!inp)
+        throw new InvalidArgumentError(
+          'model',
+          session.inputs.map((i) => i.name),
+          `an input named '${GRID_CONTRACT.input}'`,
+        );
       const names = session.outputs.map((o) => o.name);
       for (const n of [GRID_CONTRACT.grid, GRID_CONTRACT.weights])
-        if (!names.includes(n)) throw new InvalidArgumentError('model', names, `outputs '${GRID_CONTRACT.grid}' and '${GRID_CONTRACT.weights}'`);
+        if (!names.includes(n))
+          throw new InvalidArgumentError(
+            'model',
+            names,
+            `outputs '${GRID_CONTRACT.grid}' and '${GRID_CONTRACT.weights}'`,
+          );
       const g = session.outputs.find((o) => o.name === GRID_CONTRACT.grid)!.shape;
       const d = typeof g?.[1] === 'number' ? g[1] : 16;
       const cells = typeof g?.[2] === 'number' && typeof g?.[3] === 'number' ? g[2] * g[3] : 49;
@@ -86,7 +96,8 @@ export class GridModel {
   /** Templates of aligned face crops (any size; resized to 112×112). */
   async templates(crops: readonly Image[]): Promise<Template[]> {
     const s = this.live();
-    if (!Array.isArray(crops) || crops.length === 0) throw new InvalidArgumentError('crops', crops, 'a non-empty array of images');
+    if (!Array.isArray(crops) || crops.length === 0)
+      throw new InvalidArgumentError('crops', crops, 'a non-empty array of images');
     const S = GRID_CONTRACT.size;
     const n = crops.length;
     const data = new Float32Array(n * 3 * S * S);
@@ -104,9 +115,15 @@ export class GridModel {
     const w = out[GRID_CONTRACT.weights];
     const G = this.groups;
     const d = this.groupSize;
-    if (!grid || grid.shape.length !== 4 || grid.shape[0] !== n || grid.shape[1] * grid.shape[2] * grid.shape[3] !== G * d)
+    if (
+      !grid ||
+      grid.shape.length !== 4 ||
+      grid.shape[0] !== n ||
+      grid.shape[1] * grid.shape[2] * grid.shape[3] !== G * d
+    )
       throw new ShapeError(`output '${GRID_CONTRACT.grid}'`, grid?.shape, `[${n}, ${d}, h, w] with h·w = ${G}`);
-    if (!w || w.data.length !== n * G) throw new ShapeError(`output '${GRID_CONTRACT.weights}'`, w?.shape, `[${n}, ${G}]`);
+    if (!w || w.data.length !== n * G)
+      throw new ShapeError(`output '${GRID_CONTRACT.weights}'`, w?.shape, `[${n}, ${G}]`);
     const gd = grid.data as Float32Array;
     const wd = w.data as Float32Array;
     const res: Template[] = [];
@@ -114,7 +131,14 @@ export class GridModel {
       // [d, h, w] → [(h·W + w), d]: each cell is a group, its channels the group's dimensions
       const v = new Float64Array(G * d);
       for (let c = 0; c < d; c++) for (let i = 0; i < G; i++) v[i * d + c] = gd[(b * d + c) * G + i];
-      res.push(createTemplate(v, wd.subarray(b * G, (b + 1) * G), { groups: G, groupSize: d, form: 'grid', layout: `grid-${G}x${d}` }));
+      res.push(
+        createTemplate(v, wd.subarray(b * G, (b + 1) * G), {
+          groups: G,
+          groupSize: d,
+          form: 'grid',
+          layout: `grid-${G}x${d}`,
+        }),
+      );
     }
     return res;
   }
@@ -167,7 +191,12 @@ export class SlerpFace {
   private pipeline: FacePipeline | undefined;
   private readonly grid: GridModel | undefined;
 
-  private constructor(pipeline: FacePipeline, grid: GridModel | undefined, layout: GroupLayout | undefined, params: Partial<ProtectParams>) {
+  private constructor(
+    pipeline: FacePipeline,
+    grid: GridModel | undefined,
+    layout: GroupLayout | undefined,
+    params: Partial<ProtectParams>,
+  ) {
     this.pipeline = pipeline;
     this.grid = grid;
     this.layout = layout;
@@ -176,11 +205,17 @@ export class SlerpFace {
   }
 
   static async load(options: SlerpFaceLoadOptions = {}): Promise<SlerpFace> {
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', options, 'an object');
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('options', options, 'an object');
     const form = options.form ?? 'vector';
     if (form !== 'vector' && form !== 'grid') throw new InvalidArgumentError('form', form, "'vector' or 'grid'");
     if (form === 'grid' && options.gridModel === undefined)
-      throw new InvalidArgumentError('gridModel', undefined, 'an ONNX model path or bytes for the grid form', 'Export one with models/python/slerpface_export.py');
+      throw new InvalidArgumentError(
+        'gridModel',
+        undefined,
+        'an ONNX model path or bytes for the grid form',
+        'Export one with models/python/slerpface_export.py',
+      );
     const pipeline = await FacePipeline.create({
       device: options.device,
       detector: options.detector ?? 'blazeface',
@@ -232,7 +267,12 @@ export class SlerpFace {
   /** The template of the most confident face; throws when the image has none. */
   async template(image: Image): Promise<Template> {
     const f = await this.faces(image);
-    if (f.length === 0) throw new InvalidArgumentError('image', `${image.width}×${image.height} image`, 'an image with a detectable face');
+    if (f.length === 0)
+      throw new InvalidArgumentError(
+        'image',
+        `${image.width}×${image.height} image`,
+        'an image with a detectable face',
+      );
     return f[0].template;
   }
 

@@ -77,7 +77,11 @@ export type FloatArrayLike = Float32Array | Float64Array | readonly number[];
 export const WEIGHT_SUM_TOLERANCE = 1e-3;
 
 function isFloatArrayLike(x: unknown): x is FloatArrayLike {
-  return x instanceof Float32Array || x instanceof Float64Array || (Array.isArray(x) && x.every((v) => typeof v === 'number'));
+  return (
+    x instanceof Float32Array ||
+    x instanceof Float64Array ||
+    (Array.isArray(x) && x.every((v) => typeof v === 'number'))
+  );
 }
 
 function toFloat64(param: string, x: unknown, length: number, expected: string): Float64Array {
@@ -109,7 +113,11 @@ export interface CreateTemplateOptions {
 }
 
 /** Validates and copies values [G·d] and weights [G] into a Template (float64). */
-export function createTemplate(values: FloatArrayLike, weights: FloatArrayLike, options: CreateTemplateOptions): Template {
+export function createTemplate(
+  values: FloatArrayLike,
+  weights: FloatArrayLike,
+  options: CreateTemplateOptions,
+): Template {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', options, 'an object');
   const G = checkCount('groups', options.groups);
   const d = checkCount('groupSize', options.groupSize);
@@ -117,7 +125,8 @@ export function createTemplate(values: FloatArrayLike, weights: FloatArrayLike, 
   const form = options.form ?? 'vector';
   if (form !== 'grid' && form !== 'vector') throw new InvalidArgumentError('form', form, "'grid' or 'vector'");
   const layout = options.layout ?? `${form}-${G}x${d}`;
-  if (typeof layout !== 'string' || layout === '') throw new InvalidArgumentError('layout', layout, 'a non-empty string');
+  if (typeof layout !== 'string' || layout === '')
+    throw new InvalidArgumentError('layout', layout, 'a non-empty string');
   const v = toFloat64('template', values, G * d, `[${G * d}] (groups ${G} × group size ${d})`);
   let nonZero = 0;
   for (let i = 0; i < G; i++) {
@@ -184,8 +193,7 @@ export function dropCounts(params: ProtectParams, groupSize: number): { low: num
   const gap = Math.floor(params.gapBase * params.dropRate + 1e-12);
   const low = Math.round(base) + gap;
   const high = Math.round(base) - gap;
-  if (high < 0)
-    throw new InvalidArgumentError('gapBase', params.gapBase, `a gap ⌊b·ρ⌋ ≤ d·ρ = ${Math.round(base)}`);
+  if (high < 0) throw new InvalidArgumentError('gapBase', params.gapBase, `a gap ⌊b·ρ⌋ ≤ d·ρ = ${Math.round(base)}`);
   if (params.dropout === 'exact' && low >= groupSize)
     throw new InvalidArgumentError(
       'dropRate',
@@ -373,25 +381,37 @@ function checkKey(key: FloatArrayLike, G: number, d: number): Float64Array {
 function checkMask(mask: Uint8Array | readonly number[], G: number, d: number): Uint8Array {
   if (!(mask instanceof Uint8Array) && !Array.isArray(mask))
     throw new InvalidArgumentError('mask', mask, 'a Uint8Array or number[] of 0/1');
-  if (mask.length !== G * d) throw new ShapeError('mask', `[${mask.length}]`, `[${G * d}] (groups ${G} × group size ${d})`);
+  if (mask.length !== G * d)
+    throw new ShapeError('mask', `[${mask.length}]`, `[${G * d}] (groups ${G} × group size ${d})`);
   const m = Uint8Array.from(mask);
   for (let i = 0; i < G; i++) {
     let kept = 0;
     for (let j = 0; j < d; j++) {
       const v = m[i * d + j];
-      if (v !== 0 && v !== 1) throw new InvalidArgumentError('mask', `mask[${i * d + j}] = ${mask[i * d + j]}`, '0 or 1');
+      if (v !== 0 && v !== 1)
+        throw new InvalidArgumentError('mask', `mask[${i * d + j}] = ${mask[i * d + j]}`, '0 or 1');
       kept += v;
     }
-    if (kept === 0) throw new InvalidArgumentError('mask', `group ${i} keeps no dimension`, 'at least one kept dimension per group');
+    if (kept === 0)
+      throw new InvalidArgumentError('mask', `group ${i} keeps no dimension`, 'at least one kept dimension per group');
   }
   return m;
 }
 
 function checkTemplate(param: string, t: Template): void {
-  if (t === null || typeof t !== 'object' || !(t.values instanceof Float64Array) || !(t.weights instanceof Float64Array))
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    !(t.values instanceof Float64Array) ||
+    !(t.weights instanceof Float64Array)
+  )
     throw new InvalidArgumentError(param, t, 'a Template (see createTemplate)');
   if (t.values.length !== t.groups * t.groupSize || t.weights.length !== t.groups)
-    throw new ShapeError(param, `values [${t.values.length}], weights [${t.weights.length}]`, `[${t.groups * t.groupSize}] and [${t.groups}]`);
+    throw new ShapeError(
+      param,
+      `values [${t.values.length}], weights [${t.weights.length}]`,
+      `[${t.groups * t.groupSize}] and [${t.groups}]`,
+    );
 }
 
 /** Protects a template: key, slerp, weighted dropout, re-normalisation and weighting. */
@@ -403,7 +423,8 @@ export function protect(template: Template, options: ProtectOptions = {}): Prote
   // one allocation for the record's three arrays (large typed arrays are allocated off the JS heap, one by one)
   const n = G * d;
   const buf = new ArrayBuffer(n * 17);
-  const key = options.key !== undefined ? checkKey(options.key, G, d) : drawKey(G, d, rng!, new Float64Array(buf, 0, n));
+  const key =
+    options.key !== undefined ? checkKey(options.key, G, d) : drawKey(G, d, rng!, new Float64Array(buf, 0, n));
   const mask =
     options.mask !== undefined
       ? checkMask(options.mask, G, d)
@@ -437,7 +458,11 @@ export function checkCompatible(record: ProtectedRecord, probe: Template): void 
   checkRecord('record', record);
   checkTemplate('probe', probe);
   if (probe.form !== record.form)
-    throw new InvalidArgumentError('probe', `a ${probe.form}-form template`, `a ${record.form}-form template (the record's form)`);
+    throw new InvalidArgumentError(
+      'probe',
+      `a ${probe.form}-form template`,
+      `a ${record.form}-form template (the record's form)`,
+    );
   if (probe.layout !== record.layout)
     throw new InvalidArgumentError(
       'probe',
@@ -454,12 +479,15 @@ export function checkRecord(param: string, r: ProtectedRecord): void {
   if (r === null || typeof r !== 'object') throw new InvalidArgumentError(param, r, 'a ProtectedRecord');
   if (r.version !== RECORD_VERSION)
     throw new UnsupportedFormatError(`${param}.version`, r.version, `record version ${RECORD_VERSION}`);
-  if (r.form !== 'grid' && r.form !== 'vector') throw new InvalidArgumentError(`${param}.form`, r.form, "'grid' or 'vector'");
+  if (r.form !== 'grid' && r.form !== 'vector')
+    throw new InvalidArgumentError(`${param}.form`, r.form, "'grid' or 'vector'");
   const n = r.groups * r.groupSize;
   if (!(r.protected instanceof Float64Array) || r.protected.length !== n)
     throw new ShapeError(`${param}.protected`, r.protected?.length, `[${n}] float64`);
-  if (!(r.key instanceof Float64Array) || r.key.length !== n) throw new ShapeError(`${param}.key`, r.key?.length, `[${n}] float64`);
-  if (!(r.mask instanceof Uint8Array) || r.mask.length !== n) throw new ShapeError(`${param}.mask`, r.mask?.length, `[${n}] uint8`);
+  if (!(r.key instanceof Float64Array) || r.key.length !== n)
+    throw new ShapeError(`${param}.key`, r.key?.length, `[${n}] float64`);
+  if (!(r.mask instanceof Uint8Array) || r.mask.length !== n)
+    throw new ShapeError(`${param}.mask`, r.mask?.length, `[${n}] uint8`);
   resolveParams(r.params);
 }
 
@@ -491,7 +519,8 @@ export function matchScore(record: ProtectedRecord, probe: Template): number {
 
 /** The evaluation script's distance: arccos(s)/π in [0, 1] (0 = identical). */
 export function scoreToDistance(score: number): number {
-  if (typeof score !== 'number' || Number.isNaN(score)) throw new InvalidArgumentError('score', score, 'a number in [-1, 1]');
+  if (typeof score !== 'number' || Number.isNaN(score))
+    throw new InvalidArgumentError('score', score, 'a number in [-1, 1]');
   return Math.acos(Math.min(1, Math.max(-1, score))) / Math.PI;
 }
 

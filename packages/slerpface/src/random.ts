@@ -57,7 +57,7 @@ export class SecureRandom implements RandomSource {
   normalInto(out: Float64Array, offset: number, n: number): void {
     const scale = 2 / 4294967296;
     const end = offset + n;
-    for (let i = offset; i < end; ) {
+    for (let i = offset; i < end;) {
       const u = (this.next() + 0.5) * scale - 1;
       const v = (this.next() + 0.5) * scale - 1;
       const q = u * u + v * v;
@@ -69,8 +69,7 @@ export class SecureRandom implements RandomSource {
   }
 
   int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 2 ** 32)
-      throw new InvalidArgumentError('n', n, 'an integer in [1, 2^32]');
+    if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) throw new InvalidArgumentError('n', n, 'an integer in [1, 2^32]');
     // rejection sampling: no modulo bias
     const limit = 2 ** 32 - (2 ** 32 % n);
     for (;;) {

@@ -41,7 +41,14 @@ function bytesTensor(b: Uint8Array): Tensor {
 }
 
 function header(r: ProtectedRecord): Omit<RecordMeta, 'format'> {
-  return { version: r.version, form: r.form, layout: r.layout, groups: r.groups, groupSize: r.groupSize, params: { ...r.params } };
+  return {
+    version: r.version,
+    form: r.form,
+    layout: r.layout,
+    groups: r.groups,
+    groupSize: r.groupSize,
+    params: { ...r.params },
+  };
 }
 
 function parseMeta(t: Tensor | undefined, source: string, format: RecordMeta['format']): RecordMeta {
@@ -58,14 +65,23 @@ function parseMeta(t: Tensor | undefined, source: string, format: RecordMeta['fo
   if (meta.version !== RECORD_VERSION)
     throw new UnsupportedFormatError(`${source} version`, meta.version, `version ${RECORD_VERSION} (this library's)`);
   for (const k of ['groups', 'groupSize'] as const)
-    if (!Number.isInteger(meta[k]) || meta[k] < 1) throw new CorruptFileError(format, source, `meta.${k} is ${meta[k]}`);
-  if (meta.form !== 'grid' && meta.form !== 'vector') throw new CorruptFileError(format, source, `meta.form is ${meta.form}`);
+    if (!Number.isInteger(meta[k]) || meta[k] < 1)
+      throw new CorruptFileError(format, source, `meta.${k} is ${meta[k]}`);
+  if (meta.form !== 'grid' && meta.form !== 'vector')
+    throw new CorruptFileError(format, source, `meta.form is ${meta.form}`);
   if (typeof meta.layout !== 'string') throw new CorruptFileError(format, source, 'meta.layout is missing');
   meta.params = resolveParams(meta.params);
   return meta;
 }
 
-function need(arrays: Record<string, Tensor>, name: string, dtype: string, shape: number[], source: string, format: string): Tensor {
+function need(
+  arrays: Record<string, Tensor>,
+  name: string,
+  dtype: string,
+  shape: number[],
+  source: string,
+  format: string,
+): Tensor {
   const t = arrays[name];
   if (!t) throw new CorruptFileError(format, source, `no '${name}' array`);
   if (t.dtype !== dtype) throw new CorruptFileError(format, source, `'${name}' is ${t.dtype}, expected ${dtype}`);
@@ -97,7 +113,13 @@ export function decodeRecordNpz(bytes: Uint8Array, source = 'record'): Protected
   const p = need(arrays, 'protected', 'float64', shape, source, 'slerpface-record');
   const k = need(arrays, 'key', 'float64', shape, source, 'slerpface-record');
   const m = need(arrays, 'mask', 'uint8', shape, source, 'slerpface-record');
-  return finish(meta, Float64Array.from(p.data as Float64Array), Float64Array.from(k.data as Float64Array), Uint8Array.from(m.data as Uint8Array), source);
+  return finish(
+    meta,
+    Float64Array.from(p.data as Float64Array),
+    Float64Array.from(k.data as Float64Array),
+    Uint8Array.from(m.data as Uint8Array),
+    source,
+  );
 }
 
 function finish(meta: RecordMeta, p: Float64Array, k: Float64Array, m: Uint8Array, source: string): ProtectedRecord {
@@ -128,7 +150,8 @@ function b64(bytes: Uint8Array): string {
 }
 
 function unb64(s: unknown, source: string, field: string): Uint8Array {
-  if (typeof s !== 'string') throw new CorruptFileError('slerpface-record', source, `'${field}' is not a base64 string`);
+  if (typeof s !== 'string')
+    throw new CorruptFileError('slerpface-record', source, `'${field}' is not a base64 string`);
   let bin: string;
   try {
     bin = atob(s);
@@ -149,7 +172,13 @@ export function recordToJSON(record: ProtectedRecord): Record<string, unknown> {
     for (let i = 0; i < a.length; i++) v.setFloat64(i * 8, a[i], true);
     return b64(b);
   };
-  return { format: 'slerpface-record', ...header(record), protected: f64(record.protected), key: f64(record.key), mask: b64(record.mask) };
+  return {
+    format: 'slerpface-record',
+    ...header(record),
+    protected: f64(record.protected),
+    key: f64(record.key),
+    mask: b64(record.mask),
+  };
 }
 
 /** Parses `recordToJSON`'s output (or its JSON text). */
@@ -167,12 +196,14 @@ export function recordFromJSON(json: unknown, source = 'record JSON'): Protected
   const n = meta.groups * meta.groupSize;
   const f64 = (field: string) => {
     const b = unb64(obj[field], source, field);
-    if (b.length !== n * 8) throw new CorruptFileError('slerpface-record', source, `'${field}' has ${b.length} bytes, expected ${n * 8}`);
+    if (b.length !== n * 8)
+      throw new CorruptFileError('slerpface-record', source, `'${field}' has ${b.length} bytes, expected ${n * 8}`);
     const v = new DataView(b.buffer);
     return Float64Array.from({ length: n }, (_, i) => v.getFloat64(i * 8, true));
   };
   const mask = unb64(obj.mask, source, 'mask');
-  if (mask.length !== n) throw new CorruptFileError('slerpface-record', source, `'mask' has ${mask.length} bytes, expected ${n}`);
+  if (mask.length !== n)
+    throw new CorruptFileError('slerpface-record', source, `'mask' has ${mask.length} bytes, expected ${n}`);
   return finish(meta, f64('protected'), f64('key'), mask, source);
 }
 
@@ -182,8 +213,21 @@ export function encodeGallery(gallery: Gallery): Uint8Array {
   const raw = gallery.raw();
   const shape = [gallery.size, gallery.groups, gallery.groupSize];
   if (raw.protected.byteLength * 2 + raw.mask.byteLength > 3.9 * 2 ** 30)
-    throw new InvalidArgumentError('gallery', `${gallery.size} records`, 'a gallery under ~4 GB per file', 'Save it in shards');
-  const meta = enc.encode(JSON.stringify({ format: 'slerpface-gallery', version: RECORD_VERSION, ...gallery.header, ids: gallery.idList, extra: gallery.extra }));
+    throw new InvalidArgumentError(
+      'gallery',
+      `${gallery.size} records`,
+      'a gallery under ~4 GB per file',
+      'Save it in shards',
+    );
+  const meta = enc.encode(
+    JSON.stringify({
+      format: 'slerpface-gallery',
+      version: RECORD_VERSION,
+      ...gallery.header,
+      ids: gallery.idList,
+      extra: gallery.extra,
+    }),
+  );
   return encodeNpz({
     protected: tensor(raw.protected, shape),
     key: tensor(raw.key, shape),

@@ -74,7 +74,11 @@ export function linkageScore(a: ProtectedRecord, b: ProtectedRecord): number {
   checkRecord('a', a);
   checkRecord('b', b);
   if (a.groups !== b.groups || a.groupSize !== b.groupSize || a.layout !== b.layout)
-    throw new InvalidArgumentError('b', `${b.layout} ${b.groups}×${b.groupSize}`, `a record of a's layout (${a.layout})`);
+    throw new InvalidArgumentError(
+      'b',
+      `${b.layout} ${b.groups}×${b.groupSize}`,
+      `a record of a's layout (${a.layout})`,
+    );
   const { groups: G, groupSize: d } = a;
   let s = 0;
   let wsum = 0;
@@ -133,7 +137,8 @@ function kde(x: Float64Array, grid: Float64Array): Float64Array {
 export function unlinkability(mated: ArrayLike<number>, nonMated: ArrayLike<number>, bins = 512): UnlinkabilityResult {
   const a = Float64Array.from(mated);
   const b = Float64Array.from(nonMated);
-  if (a.length < 2 || b.length < 2) throw new InvalidArgumentError('mated/nonMated', `${a.length}/${b.length} scores`, 'at least 2 scores each');
+  if (a.length < 2 || b.length < 2)
+    throw new InvalidArgumentError('mated/nonMated', `${a.length}/${b.length} scores`, 'at least 2 scores each');
   for (const v of [...a, ...b]) if (!Number.isFinite(v)) throw new InvalidArgumentError('scores', v, 'finite numbers');
   if (!Number.isInteger(bins) || bins < 16) throw new InvalidArgumentError('bins', bins, 'an integer ≥ 16');
   let lo = Infinity;

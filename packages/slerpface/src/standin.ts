@@ -27,5 +27,8 @@ export function buildGridStandIn(seed = 0): Uint8Array {
   const [flat] = g.op('Reshape', [a, i64([0n, 49n])]);
   const [weights] = g.op('Softmax', [flat], { axis: attr.i(1) }, ['weights']);
   g.output(weights, 'float32', ['N', 49]);
-  return g.toBytes({ opset: 17, docString: 'STAND-IN for the SlerpFace IR-50 grid model (fixed weights, not a face model)' });
+  return g.toBytes({
+    opset: 17,
+    docString: 'STAND-IN for the SlerpFace IR-50 grid model (fixed weights, not a face model)',
+  });
 }

@@ -15,7 +15,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -45,7 +47,17 @@ describe('array commands (the stable contract)', () => {
   });
 
   test('protect with a seed → R.npz; match prints the official score and distance', async () => {
-    const p = await cli('protect', '--template', f('T.npy'), '--weights', f('W.npy'), '--seed', '42', '--out', f('R.npz'));
+    const p = await cli(
+      'protect',
+      '--template',
+      f('T.npy'),
+      '--weights',
+      f('W.npy'),
+      '--seed',
+      '42',
+      '--out',
+      f('R.npz'),
+    );
     expect(p.code).toBe(0);
     const r = decodeRecordNpz(new Uint8Array(readFileSync(f('R.npz'))));
     expect(r.params).toEqual({ alpha: 0.9, dropRate: 0.5, gapBase: 8, dropout: 'replacement' });
@@ -57,7 +69,9 @@ describe('array commands (the stable contract)', () => {
     const probe = createTemplate(P, W, { groups: 49, groupSize: 16, form: 'grid', layout: 'array-49x16' });
     expect(out.score).toBeCloseTo(matchScore(r, probe), 14);
     expect(out.distance).toBeCloseTo(Math.acos(out.score) / Math.PI, 14);
-    const self = JSON.parse((await cli('match', '--record', f('R.npz'), '--probe', f('T.npy'), '--weights', f('W.npy'), '--json')).stdout);
+    const self = JSON.parse(
+      (await cli('match', '--record', f('R.npz'), '--probe', f('T.npy'), '--weights', f('W.npy'), '--json')).stdout,
+    );
     expect(self.score).toBeCloseTo(1, 12);
   });
 
@@ -65,7 +79,22 @@ describe('array commands (the stable contract)', () => {
     const mask = new Uint8Array(784).fill(1);
     for (let i = 0; i < 49; i++) mask[i * 16 + (i % 16)] = 0;
     writeFileSync(f('M.npy'), encodeNpy(tensor(mask, [49, 16])));
-    const p = await cli('protect', '--template', f('T.npy'), '--weights', f('W.npy'), '--key', f('K.npy'), '--mask', f('M.npy'), '--alpha', '0.8', '--out', f('R2.npz'), '--json');
+    const p = await cli(
+      'protect',
+      '--template',
+      f('T.npy'),
+      '--weights',
+      f('W.npy'),
+      '--key',
+      f('K.npy'),
+      '--mask',
+      f('M.npy'),
+      '--alpha',
+      '0.8',
+      '--out',
+      f('R2.npz'),
+      '--json',
+    );
     expect(p.code).toBe(0);
     const r = decodeRecordNpz(new Uint8Array(readFileSync(f('R2.npz'))));
     expect(Array.from(r.mask)).toEqual(Array.from(mask));
@@ -82,7 +111,16 @@ describe('array commands (the stable contract)', () => {
       for (let j = 0; j < 32; j++) e[i * 32 + j] = (j < 8 ? (i % 10) - 5 : 0) + rng.normalArray(1)[0];
     }
     writeFileSync(f('E.npz'), encodeNpz({ embeddings: tensor(e, [N, 32]), labels: tensor(labels, [N]) }));
-    const r = await cli('learn-layout', '--embeddings', f('E.npz'), '--out', f('layout.json'), '--group-size', '8', '--json');
+    const r = await cli(
+      'learn-layout',
+      '--embeddings',
+      f('E.npz'),
+      '--out',
+      f('layout.json'),
+      '--group-size',
+      '8',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const layout = JSON.parse(readFileSync(f('layout.json'), 'utf8'));
     expect(layout).toMatchObject({ format: 'slerpface-layout', dim: 32, groupSize: 8, grouping: 'discriminability' });
@@ -90,7 +128,17 @@ describe('array commands (the stable contract)', () => {
   });
 
   test('errors: exit 1 with a typed error naming the parameter, exit 2 for usage; no partial output', async () => {
-    const bad = await cli('protect', '--template', f('T.npy'), '--weights', f('W.npy'), '--alpha', '1.5', '--out', f('bad.npz'));
+    const bad = await cli(
+      'protect',
+      '--template',
+      f('T.npy'),
+      '--weights',
+      f('W.npy'),
+      '--alpha',
+      '1.5',
+      '--out',
+      f('bad.npz'),
+    );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/error \[E_INVALID_ARGUMENT\]: 'alpha' must be a number in \(0, 1\)/);
     expect(existsSync(f('bad.npz'))).toBe(false);
@@ -149,7 +197,21 @@ describe('image commands on real photographs (BlazeFace + faceres, Solvay 1927)'
       if (out.matches[0].id === `p1_${face.id}`) hits++;
     }
     expect(hits).toBeGreaterThanOrEqual(3);
-    const one = JSON.parse((await cli('verify', '--gallery', gal, f(`p1_${faces[0].id}.png`), '--id', `p1_${faces[0].id}`, '--threshold', '0.1', '--json')).stdout);
+    const one = JSON.parse(
+      (
+        await cli(
+          'verify',
+          '--gallery',
+          gal,
+          f(`p1_${faces[0].id}.png`),
+          '--id',
+          `p1_${faces[0].id}`,
+          '--threshold',
+          '0.1',
+          '--json',
+        )
+      ).stdout,
+    );
     expect(one.matches[0].score).toBeCloseTo(1, 5);
     expect(one.matches[0].accepted).toBe(true);
     const unknown = await cli('verify', '--gallery', gal, f(`p1_${faces[0].id}.png`), '--id', 'nobody');
@@ -159,8 +221,7 @@ describe('image commands on real photographs (BlazeFace + faceres, Solvay 1927)'
 
   test('evaluate --pairs reports unprotected vs protected verification', async () => {
     const lines: string[] = [];
-    for (const a of faces)
-      for (const b of faces) lines.push(`p1_${a.id}.png v2_${b.id}.png ${a.id === b.id ? 1 : 0}`);
+    for (const a of faces) for (const b of faces) lines.push(`p1_${a.id}.png v2_${b.id}.png ${a.id === b.id ? 1 : 0}`);
     writeFileSync(f('pairs.txt'), lines.join('\n') + '\n');
     const r = await cli('evaluate', '--pairs', f('pairs.txt'), '--seed', '1', '--json', '--device', 'cpu');
     expect(r.code).toBe(0);
@@ -170,7 +231,8 @@ describe('image commands on real photographs (BlazeFace + faceres, Solvay 1927)'
     // 4 identities only: a smoke test of the command; the benchmark numbers come from bench/security.mjs
     expect(out.unprotected.auc).toBeGreaterThan(0.7);
     expect(out.protected.auc).toBeGreaterThan(out.unprotected.auc - 0.15);
-    for (const k of ['auc', 'eer', 'tarAtFar1e2', 'tarAtFar1e3', 'accuracy10fold']) expect(Number.isFinite(out.protected[k])).toBe(true);
+    for (const k of ['auc', 'eer', 'tarAtFar1e2', 'tarAtFar1e3', 'accuracy10fold'])
+      expect(Number.isFinite(out.protected[k])).toBe(true);
     writeFileSync(f('badpairs.txt'), 'a.png b.png 2\n');
     const bad = await cli('evaluate', '--pairs', f('badpairs.txt'));
     expect(bad.code).toBe(1);

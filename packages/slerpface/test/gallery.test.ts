@@ -1,5 +1,13 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { CorruptFileError, InvalidArgumentError, Rng, UnsupportedFormatError, encodeNpz, parseNpz, tensor } from '@trustvision/core-tensor';
+import {
+  CorruptFileError,
+  InvalidArgumentError,
+  Rng,
+  UnsupportedFormatError,
+  encodeNpz,
+  parseNpz,
+  tensor,
+} from '@trustvision/core-tensor';
 import { expectThrows } from '@trustvision/jest-preset/expect-errors';
 import {
   Gallery,
@@ -22,7 +30,8 @@ const softmax = (x: Float64Array) => {
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / s);
 };
-const tpl = (values = rng.normalArray(784)): Template => createTemplate(values, softmax(rng.normalArray(49)), { groups: 49, groupSize: 16, form: 'grid' });
+const tpl = (values = rng.normalArray(784)): Template =>
+  createTemplate(values, softmax(rng.normalArray(49)), { groups: 49, groupSize: 16, form: 'grid' });
 
 const templates = Array.from({ length: 60 }, () => tpl());
 const gallery = new Gallery(protect(templates[0], { seed: 0 }));
@@ -38,7 +47,8 @@ describe('Gallery 1:N', () => {
     );
     const s = await gallery.scores(probe, { backend: 'js' });
     expect(s).toHaveLength(60);
-    for (let i = 0; i < 60; i++) expect(Math.abs(s[i] - matchScore(protect(templates[i], { seed: i }), probe))).toBeLessThan(2e-6);
+    for (let i = 0; i < 60; i++)
+      expect(Math.abs(s[i] - matchScore(protect(templates[i], { seed: i }), probe))).toBeLessThan(2e-6);
     const best = await gallery.search(probe, { topK: 3 });
     expect(best[0].id).toBe('id7');
     expect(best[0].score).toBeGreaterThan(best[1].score);
@@ -62,7 +72,12 @@ describe('Gallery 1:N', () => {
   test('a probe with a zero group scores the same in the loop, the op-graph and matchScore', async () => {
     const v = Float64Array.from(templates[9].values);
     v.fill(0, 0, 16);
-    const probe = createTemplate(v, templates[9].weights, { groups: 49, groupSize: 16, form: 'grid', allowZeroGroups: true });
+    const probe = createTemplate(v, templates[9].weights, {
+      groups: 49,
+      groupSize: 16,
+      form: 'grid',
+      allowZeroGroups: true,
+    });
     const js = await gallery.scores(probe, { backend: 'js' });
     const g = await gallery.scores(probe, { backend: 'graph' });
     for (const i of [0, 9, 30]) {
@@ -94,7 +109,9 @@ describe('Gallery 1:N', () => {
     const b = await single.scores(templates[13], { backend: 'js' });
     expect(Array.from(a)).toEqual(Array.from(b));
     const top = await multi.search(templates[13], { topK: 4, backend: 'js' });
-    const sorted = Array.from(b.keys()).sort((x, y) => b[y] - b[x] || x - y).slice(0, 4);
+    const sorted = Array.from(b.keys())
+      .sort((x, y) => b[y] - b[x] || x - y)
+      .slice(0, 4);
     expect(top.map((t) => t.index)).toEqual(sorted);
     expect(top.every((t) => t.index % 60 === 13)).toBe(true);
     await multi.dispose();
@@ -116,12 +133,34 @@ describe('Gallery 1:N', () => {
   });
 
   test('bad input: duplicate id, other layout or α, probe of another form', async () => {
-    expectThrows(() => gallery.add('id0', protect(templates[0], { seed: 9 })), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'id');
-    expectThrows(() => gallery.add('x', protect(templates[0], { seed: 9, alpha: 0.8 })), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'record.params.alpha');
-    const vec = createTemplate(templates[0].values, templates[0].weights, { groups: 49, groupSize: 16, form: 'vector' });
-    expectThrows(() => gallery.add('y', protect(vec, { seed: 1 })), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'record');
+    expectThrows(
+      () => gallery.add('id0', protect(templates[0], { seed: 9 })),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'id',
+    );
+    expectThrows(
+      () => gallery.add('x', protect(templates[0], { seed: 9, alpha: 0.8 })),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'record.params.alpha',
+    );
+    const vec = createTemplate(templates[0].values, templates[0].weights, {
+      groups: 49,
+      groupSize: 16,
+      form: 'vector',
+    });
+    expectThrows(
+      () => gallery.add('y', protect(vec, { seed: 1 })),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'record',
+    );
     await expect(gallery.scores(vec)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT', param: 'probe' });
-    await expect(gallery.search(templates[0], { topK: 0 })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT', param: 'topK' });
+    await expect(gallery.search(templates[0], { topK: 0 })).rejects.toMatchObject({
+      code: 'E_INVALID_ARGUMENT',
+      param: 'topK',
+    });
     await expect(gallery.scores(templates[0], { backend: 'gpu' as never })).rejects.toMatchObject({ param: 'backend' });
   });
 });
@@ -137,7 +176,11 @@ describe('record and gallery formats', () => {
     expect(arrays.protected.shape).toEqual([49, 16]);
     expect(arrays.mask.dtype).toBe('uint8');
     expect(arrays.alpha.data[0]).toBe(0.9);
-    expect(JSON.parse(new TextDecoder().decode(arrays.meta.data as Uint8Array))).toMatchObject({ format: 'slerpface-record', version: 1, form: 'grid' });
+    expect(JSON.parse(new TextDecoder().decode(arrays.meta.data as Uint8Array))).toMatchObject({
+      format: 'slerpface-record',
+      version: 1,
+      form: 'grid',
+    });
   });
 
   test('record JSON round trip is exact', () => {
@@ -156,14 +199,26 @@ describe('record and gallery formats', () => {
       const b = new TextEncoder().encode(JSON.stringify(m));
       return encodeNpz({ ...arrays, meta: tensor(b, [b.length]) });
     };
-    expectThrows(() => decodeRecordNpz(withMeta({ ...meta, version: 2 }), 'r.npz'), UnsupportedFormatError, 'E_UNSUPPORTED_FORMAT');
-    expectThrows(() => decodeRecordNpz(withMeta({ ...meta, format: 'slerpface-gallery' }), 'r.npz'), UnsupportedFormatError, 'E_UNSUPPORTED_FORMAT');
+    expectThrows(
+      () => decodeRecordNpz(withMeta({ ...meta, version: 2 }), 'r.npz'),
+      UnsupportedFormatError,
+      'E_UNSUPPORTED_FORMAT',
+    );
+    expectThrows(
+      () => decodeRecordNpz(withMeta({ ...meta, format: 'slerpface-gallery' }), 'r.npz'),
+      UnsupportedFormatError,
+      'E_UNSUPPORTED_FORMAT',
+    );
     const noKey = { ...arrays };
     delete (noKey as Record<string, unknown>).key;
     expectThrows(() => decodeRecordNpz(encodeNpz(noKey), 'r.npz'), CorruptFileError, 'E_CORRUPT_FILE');
     const badMask = Uint8Array.from(r.mask);
     badMask[0] = 7;
-    expectThrows(() => decodeRecordNpz(encodeNpz({ ...arrays, mask: tensor(badMask, [49, 16]) }), 'r.npz'), CorruptFileError, 'E_CORRUPT_FILE');
+    expectThrows(
+      () => decodeRecordNpz(encodeNpz({ ...arrays, mask: tensor(badMask, [49, 16]) }), 'r.npz'),
+      CorruptFileError,
+      'E_CORRUPT_FILE',
+    );
     expectThrows(() => recordFromJSON('{"format":"slerpface-record"'), CorruptFileError, 'E_CORRUPT_FILE');
     const g = encodeGallery(gallery);
     const gBad = g.slice();

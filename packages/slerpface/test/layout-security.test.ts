@@ -101,12 +101,32 @@ describe('vector-form layouts', () => {
 
   test('bad input', () => {
     expectThrows(() => contiguousLayout(1000, 16), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'groupSize');
-    expectThrows(() => makeLayout(8, 4, [0, 1, 2, 3, 4, 5, 6, 6], [0.5, 0.5]), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'index');
+    expectThrows(
+      () => makeLayout(8, 4, [0, 1, 2, 3, 4, 5, 6, 6], [0.5, 0.5]),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'index',
+    );
     expectThrows(() => makeLayout(8, 4, [0, 1, 2, 3, 4, 5, 6, 7], [0.5]), ShapeError, 'E_SHAPE', 'weights');
-    expectThrows(() => learnLayout(new Float64Array(64), 64, [0], {}), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels');
-    expectThrows(() => learnLayout(new Float64Array(128), 64, [0, 1], {}), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'labels');
+    expectThrows(
+      () => learnLayout(new Float64Array(64), 64, [0], {}),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels',
+    );
+    expectThrows(
+      () => learnLayout(new Float64Array(128), 64, [0, 1], {}),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'labels',
+    );
     expectThrows(() => learnLayout(new Float64Array(100), 64, [0, 0], {}), ShapeError, 'E_SHAPE', 'embeddings');
-    expectThrows(() => templateFromEmbedding(new Float32Array(10), contiguousLayout(64, 8)), ShapeError, 'E_SHAPE', 'embedding');
+    expectThrows(
+      () => templateFromEmbedding(new Float32Array(10), contiguousLayout(64, 8)),
+      ShapeError,
+      'E_SHAPE',
+      'embedding',
+    );
   });
 });
 
@@ -118,7 +138,8 @@ describe('security measures', () => {
     const s = e.reduce((a, b) => a + b, 0);
     return e.map((x) => x / s);
   };
-  const tpl = () => createTemplate(rng.normalArray(G * d), softmax(rng.normalArray(G)), { groups: G, groupSize: d, form: 'grid' });
+  const tpl = () =>
+    createTemplate(rng.normalArray(G * d), softmax(rng.normalArray(G)), { groups: G, groupSize: d, form: 'grid' });
   const groupCos = (a: ArrayLike<number>, b: ArrayLike<number>) => {
     let s = 0;
     for (let i = 0; i < G; i++) {
@@ -150,7 +171,11 @@ describe('security measures', () => {
     const non: number[] = [];
     for (let n = 0; n < 60; n++) {
       const t = tpl();
-      const t2 = createTemplate(t.values.map((v) => v + 0.2 * rng.normalArray(1)[0]), t.weights, { groups: G, groupSize: d, form: 'grid' });
+      const t2 = createTemplate(
+        t.values.map((v) => v + 0.2 * rng.normalArray(1)[0]),
+        t.weights,
+        { groups: G, groupSize: d, form: 'grid' },
+      );
       mated.push(linkageScore(protect(t, { rng }), protect(t2, { rng })));
       non.push(linkageScore(protect(t, { rng }), protect(tpl(), { rng })));
     }
@@ -169,7 +194,12 @@ describe('security measures', () => {
     const a = Array.from(rng.normalArray(500));
     const b = Array.from(rng.normalArray(500));
     expect(unlinkability(a, b).dsys).toBeLessThan(0.15);
-    expect(unlinkability(a.map((v) => v + 20), b).dsys).toBeGreaterThan(0.999);
+    expect(
+      unlinkability(
+        a.map((v) => v + 20),
+        b,
+      ).dsys,
+    ).toBeGreaterThan(0.999);
     expectThrows(() => unlinkability([1], b), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'mated/nonMated');
     expectThrows(() => unlinkability([1, NaN], b), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'scores');
   });

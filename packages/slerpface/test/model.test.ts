@@ -7,7 +7,15 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { InvalidArgumentError, Rng, cropSquare, type Image } from '@trustvision/core-tensor';
 import { expectRejects } from '@trustvision/jest-preset/expect-errors';
-import { GridModel, SlerpFace, buildGridStandIn, matchScore, protect, scoreToDistance, type Template } from '../src/index.js';
+import {
+  GridModel,
+  SlerpFace,
+  buildGridStandIn,
+  matchScore,
+  protect,
+  scoreToDistance,
+  type Template,
+} from '../src/index.js';
 import { solvayFaces, type SolvayFaces } from './solvay-helper.js';
 
 function randomImage(rng: Rng, size = 112): Image {
@@ -75,7 +83,8 @@ describe('grid form (stand-in model with the SlerpFace grid contract)', () => {
       expect(t[b].groupSize).toBe(16);
       for (let i = 0; i < 49; i++) {
         expect(Math.abs(t[b].weights[i] - ref.weights[i])).toBeLessThan(1e-5);
-        for (let c = 0; c < 16; c++) expect(Math.abs(t[b].values[i * 16 + c] - ref.grid[c * 49 + i])).toBeLessThan(1e-4);
+        for (let c = 0; c < 16; c++)
+          expect(Math.abs(t[b].values[i * 16 + c] - ref.grid[c * 49 + i])).toBeLessThan(1e-4);
       }
     }
     // an image and its mirror give the same summed grid only up to the (un-flipped) spatial order: not equal
@@ -98,7 +107,12 @@ describe('grid form (stand-in model with the SlerpFace grid contract)', () => {
     const x = g.input('pixels', 'float32', ['N', 3, 112, 112]);
     const [y] = g.op('Mul', [x, g.constant(tensor(new Float32Array([1]), []))]);
     g.output(y, 'float32', ['N', 3, 112, 112], 'out');
-    await expectRejects(GridModel.create(g.toBytes(), { device: 'cpu' }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'model');
+    await expectRejects(
+      GridModel.create(g.toBytes(), { device: 'cpu' }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'model',
+    );
   });
 });
 

@@ -1,7 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, NonFiniteError, Rng, ShapeError, UnsupportedFormatError } from '@trustvision/core-tensor';
+import {
+  InvalidArgumentError,
+  NonFiniteError,
+  Rng,
+  ShapeError,
+  UnsupportedFormatError,
+} from '@trustvision/core-tensor';
 import { expectThrows } from '@trustvision/jest-preset/expect-errors';
 import {
   DEFAULT_PARAMS,
@@ -180,7 +186,8 @@ describe('invariants', () => {
     const b = protect(t, { seed: 'user-7' });
     expect(Array.from(a.protected)).toEqual(Array.from(b.protected));
     const c = renew(t, { seed: 'user-7/renewed' });
-    for (let i = 0; i < 49; i++) expect(maxAbs(a.key.subarray(i * 16, i * 16 + 16), c.key.subarray(i * 16, i * 16 + 16))).toBeGreaterThan(0.01);
+    for (let i = 0; i < 49; i++)
+      expect(maxAbs(a.key.subarray(i * 16, i * 16 + 16), c.key.subarray(i * 16, i * 16 + 16))).toBeGreaterThan(0.01);
     // both records still accept the face; the old one must be deleted on renewal
     expect(matchScore(c, t)).toBeCloseTo(1, 12);
     expectThrows(() => renew(t, { key: a.key }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'options');
@@ -189,7 +196,8 @@ describe('invariants', () => {
   test('the CSPRNG source draws unit keys and uniform integers without bias', () => {
     const s = new SecureRandom();
     const k = drawKey(49, 16, s);
-    for (let i = 0; i < 49; i++) expect(Math.abs(Math.hypot(...k.subarray(i * 16, i * 16 + 16)) - 1)).toBeLessThan(1e-14);
+    for (let i = 0; i < 49; i++)
+      expect(Math.abs(Math.hypot(...k.subarray(i * 16, i * 16 + 16)) - 1)).toBeLessThan(1e-14);
     const counts = new Array(6).fill(0);
     for (let i = 0; i < 60000; i++) counts[s.int(6)]++;
     for (const c of counts) expect(Math.abs(c - 10000)).toBeLessThan(500);
@@ -208,7 +216,8 @@ describe('invariants', () => {
     const key = Float64Array.from(t.values);
     for (let j = 0; j < 8; j++) key[8 + j] = -t.values[8 + j]; // group 1 antipodal
     const r = protect(t, { key, dropout: 'none' });
-    for (let i = 0; i < 4; i++) expect(Math.abs(Math.hypot(...r.protected.subarray(i * 8, i * 8 + 8)) - t.weights[i])).toBeLessThan(1e-14);
+    for (let i = 0; i < 4; i++)
+      expect(Math.abs(Math.hypot(...r.protected.subarray(i * 8, i * 8 + 8)) - t.weights[i])).toBeLessThan(1e-14);
     expect(r.protected.every(Number.isFinite)).toBe(true);
     expect(matchScore(r, t)).toBeCloseTo(1, 12);
   });
@@ -220,29 +229,84 @@ describe('bad input', () => {
 
   test('templates: shape, non-finite, zero group, weights', () => {
     const w = Float64Array.from(t.weights);
-    expectThrows(() => createTemplate(new Float64Array(10), w, { groups: 49, groupSize: 16 }), ShapeError, 'E_SHAPE', 'template');
+    expectThrows(
+      () => createTemplate(new Float64Array(10), w, { groups: 49, groupSize: 16 }),
+      ShapeError,
+      'E_SHAPE',
+      'template',
+    );
     const bad = Float64Array.from(t.values);
     bad[5] = NaN;
-    expectThrows(() => createTemplate(bad, w, { groups: 49, groupSize: 16 }), NonFiniteError, 'E_NON_FINITE', 'template');
+    expectThrows(
+      () => createTemplate(bad, w, { groups: 49, groupSize: 16 }),
+      NonFiniteError,
+      'E_NON_FINITE',
+      'template',
+    );
     const zero = Float64Array.from(t.values);
     zero.fill(0, 16, 32);
-    const e = expectThrows(() => createTemplate(zero, w, { groups: 49, groupSize: 16 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'template');
+    const e = expectThrows(
+      () => createTemplate(zero, w, { groups: 49, groupSize: 16 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'template',
+    );
     expect(e.message).toMatch(/group 1 is a zero vector/);
-    expectThrows(() => createTemplate(t.values, w.map((x) => x * 2), { groups: 49, groupSize: 16 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'weights');
+    expectThrows(
+      () =>
+        createTemplate(
+          t.values,
+          w.map((x) => x * 2),
+          { groups: 49, groupSize: 16 },
+        ),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'weights',
+    );
     const neg = Float64Array.from(w);
     neg[0] = -neg[0];
     neg[1] += 2 * w[0];
-    expectThrows(() => createTemplate(t.values, neg, { groups: 49, groupSize: 16 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'weights');
-    expectThrows(() => createTemplate(t.values, w.subarray(1), { groups: 49, groupSize: 16 }), ShapeError, 'E_SHAPE', 'weights');
-    expectThrows(() => createTemplate(t.values, w, { groups: 0, groupSize: 16 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'groups');
-    expectThrows(() => createTemplate(t.values, w, { groups: 784, groupSize: 1 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'groupSize');
-    expectThrows(() => createTemplate('x' as never, w, { groups: 49, groupSize: 16 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'template');
+    expectThrows(
+      () => createTemplate(t.values, neg, { groups: 49, groupSize: 16 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'weights',
+    );
+    expectThrows(
+      () => createTemplate(t.values, w.subarray(1), { groups: 49, groupSize: 16 }),
+      ShapeError,
+      'E_SHAPE',
+      'weights',
+    );
+    expectThrows(
+      () => createTemplate(t.values, w, { groups: 0, groupSize: 16 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'groups',
+    );
+    expectThrows(
+      () => createTemplate(t.values, w, { groups: 784, groupSize: 1 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'groupSize',
+    );
+    expectThrows(
+      () => createTemplate('x' as never, w, { groups: 49, groupSize: 16 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'template',
+    );
   });
 
   test('zero groups: refused by default, sit at the key with allowZeroGroups; an all-zero template is refused', () => {
     const v = Float64Array.from(t.values);
     v.fill(0, 32, 48); // group 2
-    expectThrows(() => createTemplate(v, t.weights, { groups: 49, groupSize: 16 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'template');
+    expectThrows(
+      () => createTemplate(v, t.weights, { groups: 49, groupSize: 16 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'template',
+    );
     const z = createTemplate(v, t.weights, { groups: 49, groupSize: 16, allowZeroGroups: true });
     const r = protect(z, { seed: 4, dropout: 'none' });
     // the zero group is protected as its key, scaled by its weight
@@ -261,14 +325,34 @@ describe('bad input', () => {
       expectThrows(() => protect(t, { seed: 1, alpha }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'alpha');
     expectThrows(() => protect(t, { seed: 1, dropRate: 1 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'dropRate');
     expectThrows(() => protect(t, { seed: 1, dropRate: 0.3 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'dropRate');
-    expectThrows(() => protect(t, { seed: 1, dropRate: 0.125, gapBase: 80 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'gapBase');
-    expectThrows(() => protect(t, { seed: 1, dropout: 'some' as never }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'dropout');
-    expectThrows(() => protect(t, { seed: 1, dropRate: 0.75, dropout: 'exact' }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'dropRate');
+    expectThrows(
+      () => protect(t, { seed: 1, dropRate: 0.125, gapBase: 80 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'gapBase',
+    );
+    expectThrows(
+      () => protect(t, { seed: 1, dropout: 'some' as never }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'dropout',
+    );
+    expectThrows(
+      () => protect(t, { seed: 1, dropRate: 0.75, dropout: 'exact' }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'dropRate',
+    );
     expect(DEFAULT_PARAMS).toEqual({ alpha: 0.9, dropRate: 0.5, gapBase: 8, dropout: 'replacement' });
   });
 
   test('explicit key and mask are checked', () => {
-    expectThrows(() => protect(t, { key: new Float64Array(784), seed: 1 }), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'key');
+    expectThrows(
+      () => protect(t, { key: new Float64Array(784), seed: 1 }),
+      InvalidArgumentError,
+      'E_INVALID_ARGUMENT',
+      'key',
+    );
     expectThrows(() => protect(t, { key: new Float64Array(10), seed: 1 }), ShapeError, 'E_SHAPE', 'key');
     const mask = new Uint8Array(784).fill(1);
     mask[3] = 2;
@@ -283,11 +367,21 @@ describe('bad input', () => {
     const r = protect(t, { seed: 2 });
     const vec = createTemplate(t.values, t.weights, { groups: 49, groupSize: 16, form: 'vector' });
     expectThrows(() => matchScore(r, vec), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'probe');
-    const other = createTemplate(t.values, t.weights, { groups: 49, groupSize: 16, form: 'grid', layout: 'grid-other' });
+    const other = createTemplate(t.values, t.weights, {
+      groups: 49,
+      groupSize: 16,
+      form: 'grid',
+      layout: 'grid-other',
+    });
     expectThrows(() => matchScore(r, other), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'probe');
     const small = randomTemplate(rng, 4, 16, 'grid');
     expectThrows(() => matchScore(r, { ...small, layout: r.layout }), ShapeError, 'E_SHAPE', 'probe');
-    expectThrows(() => matchScore({ ...r, version: 2 }, t), UnsupportedFormatError, 'E_UNSUPPORTED_FORMAT', 'record.version');
+    expectThrows(
+      () => matchScore({ ...r, version: 2 }, t),
+      UnsupportedFormatError,
+      'E_UNSUPPORTED_FORMAT',
+      'record.version',
+    );
     expectThrows(() => matchScore({ ...r, mask: new Uint8Array(3) }, t), ShapeError, 'E_SHAPE', 'record.mask');
     expectThrows(() => scoreToDistance(NaN), InvalidArgumentError, 'E_INVALID_ARGUMENT', 'score');
   });

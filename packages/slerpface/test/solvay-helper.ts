@@ -41,7 +41,9 @@ export async function solvayFaces(ids: number[], side = 192): Promise<SolvayFace
   }
   const photo1 = await readImage(path.join(info.root, 'faces/1280px-Solvay_conference_1927.png'));
   const version2 = await readImage(path.join(info.root, 'Solvay/Solvay_conference_1927_Version2_1280x881.png'));
-  const pairs = (JSON.parse(readFileSync(info.pairs, 'utf8')) as { pairs: { id: number; photo1Box: Box; version2Box: Box }[] }).pairs;
+  const pairs = (
+    JSON.parse(readFileSync(info.pairs, 'utf8')) as { pairs: { id: number; photo1Box: Box; version2Box: Box }[] }
+  ).pairs;
   const data = { photo1, version2 };
   return ids.map((id) => {
     const p = pairs.find((q) => q.id === id);
