@@ -3,7 +3,8 @@
  *
  * Array-level core: NeRG-MaskCA (with the released code's leak and seeding bugs fixed, and the leak reproducible
  * by name), the area-weighted SS-k-means baseline, weighted k-means, an estimate of the number of novel classes,
- * Hungarian-matched mIoU (per-image and dataset protocols) and pseudo-label painting.
+ * Hungarian-matched mIoU (per-image and dataset protocols) and pseudo-label painting; mask sets → segment maps, a
+ * model-free over-segmentation proposer and per-segment features through an ONNX model.
  */
 export { assignmentCost, hungarianMatch } from './hungarian.js';
 export type { HungarianOptions } from './hungarian.js';
@@ -19,4 +20,8 @@ export { MiouEvaluator, evaluateLabelMaps } from './metrics.js';
 export type { EvaluateOptions, LabelMapPair, MiouProtocol, MiouReport } from './metrics.js';
 export { evaluateLabelDirs, paintLabelMap, readLabelPng, writeLabelPng } from './labelmaps.js';
 export type { PaintOptions } from './labelmaps.js';
+export { assembleSegments, proposeSegments } from './segments.js';
+export type { AssembleOptions, ProposeOptions, SegmentMap } from './segments.js';
+export { IMAGENET_MEAN, IMAGENET_STD, maskFeatures, maskedCrop } from './features.js';
+export type { FeatureOptions, MaskedCropOptions } from './features.js';
 export type { IdArray, MatrixLike } from './validate.js';

@@ -2,9 +2,9 @@
  * @trustvision/id3 — ID³ (NeurIPS 2024) identity-preserving yet diversified diffusion for synthetic face datasets.
  *
  * Implemented: identity anchors (approximate Tammes solution through core-tensor's op-graphs) and their angle
- * statistics, random anchors, and identity embeddings at an exact cosine to their anchor (single and batched). The
- * DDPM schedule and sampler, ID-preserving guidance, attribute samplers, the dataset writer and the model adapters
- * are not implemented yet (issue #9).
+ * statistics, random anchors, identity embeddings at an exact cosine to their anchor (single and batched), attribute
+ * samplers, and the resumable, exactly-once dataset writer. The DDPM schedule and sampler, ID-preserving guidance and
+ * the model adapters are not implemented yet (issue #9).
  */
 export { ANCHOR_NORM_TOLERANCE, sampleAtCosine } from './cap.js';
 export type { NormalSampler } from './cap.js';
@@ -29,3 +29,12 @@ export type {
   AttributeOptions,
   AttributeResult,
 } from './attributes.js';
+export {
+  DATASET_FORMAT,
+  DATASET_VERSION,
+  DatasetConfigMismatchError,
+  DatasetWriter,
+  identityFolderName,
+  readDatasetManifest,
+} from './dataset.js';
+export type { DatasetConfig, IdentityRecord, ManifestEntry, ResumeReport } from './dataset.js';
