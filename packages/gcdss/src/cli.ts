@@ -3,6 +3,7 @@
  * gcdss CLI.
  *
  *   gcdss cluster --masks M.npz [--novel K|auto] [--k 10] [--seed S] [--method nerg|baseline|nerg-official-leak] --out A.npy
+ *   gcdss discover --labeled DIR --unlabeled DIR --out DIR --model FEATURES.onnx [--novel K] [--method nerg|baseline] ...
  *   gcdss evaluate --pred DIR --gt DIR --base 0,1,... --novel 11,12,... [--ignore 255] [--protocol per-image|dataset] [--json]
  */
 import { existsSync } from 'node:fs';
@@ -17,8 +18,10 @@ import {
   runCli,
   tensor,
   writeNpy,
+  type Device,
 } from '@trustvision/core-tensor';
 import { clusterMasks } from './cluster.js';
+import { discover } from './discover.js';
 import { evaluateLabelDirs } from './labelmaps.js';
 import type { MiouProtocol } from './metrics.js';
 import type { ClusterMethod } from './nerg.js';
@@ -30,6 +33,13 @@ const USAGE = `usage:
       unlabelled images) and optionally gt int64 [M] (read only by nerg-official-leak). A.npy (int64 [M], written
       atomically): a base class id, or numBase + j for novel cluster j. Without --novel (or with auto), NeRG-MaskCA
       estimates the number of novel clusters (silhouette); the baseline needs it.
+  gcdss discover --labeled DIR --unlabeled DIR --out DIR --model FEATURES.onnx [--novel K] [--method nerg|baseline]
+                 [--k 10] [--seed 0] [--num-base B] [--ignore 255] [--device cpu] [--size 224] [--batch-size 16]
+                 [--scale 100] [--sigma 0.8] [--min-size 20]
+      Labelled DIR: images (.png/.jpg) and labels/<stem>.png, a same-size single-channel label map each (255 = ignore);
+      unlabelled DIR: images. Segments by the model-free proposer, features from FEATURES.onnx, base label of a
+      labelled segment = majority class of its pixels. Writes <stem>.png per unlabelled image (base ids, novel
+      cluster j as numBase + j) and summary.json into --out, atomically.
   gcdss evaluate --pred DIR --gt DIR --base 0,1,... --novel 11,12,... [--ignore 255] [--protocol per-image|dataset] [--json]
       Reads same-named single-channel PNG label maps; predicted ids outside the base set are novel clusters, matched
       to the novel classes by the Hungarian algorithm (unmatched clusters count as wrong). per-image (default) is
@@ -52,6 +62,15 @@ const OPTIONS = {
   ignore: { type: 'string' },
   protocol: { type: 'string' },
   json: { type: 'boolean' },
+  labeled: { type: 'string' },
+  unlabeled: { type: 'string' },
+  model: { type: 'string' },
+  device: { type: 'string' },
+  size: { type: 'string' },
+  'batch-size': { type: 'string' },
+  scale: { type: 'string' },
+  sigma: { type: 'string' },
+  'min-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -116,6 +135,47 @@ async function cluster(values: Values): Promise<number> {
   return 0;
 }
 
+async function discoverCmd(values: Values): Promise<number> {
+  const labeled = requireOption(values, 'labeled');
+  const unlabeled = requireOption(values, 'unlabeled');
+  const out = requireOption(values, 'out');
+  const model = requireOption(values, 'model');
+  const method = (values.method ?? 'nerg') as string;
+  if (method !== 'nerg' && method !== 'baseline')
+    throw new UsageError(`--method must be nerg or baseline, got '${method}'`);
+  const novel = values.novel === undefined || values.novel === 'auto' ? undefined : numberOption(values, 'novel');
+  if (method === 'baseline' && novel === undefined) throw new UsageError('--novel K is required by --method baseline');
+  if (!existsSync(model)) throw new FileNotFoundError('model', model);
+  const t0 = Date.now();
+  const s = await discover({
+    labeled,
+    unlabeled,
+    out,
+    model,
+    method,
+    novel,
+    k: numberOption(values, 'k'),
+    seed: numberOption(values, 'seed'),
+    numBase: numberOption(values, 'num-base'),
+    ignore: numberOption(values, 'ignore'),
+    device: (values.device ?? 'cpu') as Device,
+    propose: {
+      scale: numberOption(values, 'scale'),
+      sigma: numberOption(values, 'sigma'),
+      minSize: numberOption(values, 'min-size'),
+    },
+    features: { size: numberOption(values, 'size'), batchSize: numberOption(values, 'batch-size') },
+  });
+  const est = s.novelEstimated ? ' (estimated)' : '';
+  process.stderr.write(
+    `gcdss: discover (${s.method}): ${s.labeledImages} labelled images (${s.labeledMasks} masks, ` +
+      `${s.skippedLabeledMasks} left out), ${s.unlabeledImages} unlabelled images (${s.unlabeledMasks} masks), ` +
+      `${s.numBase} base classes, ${s.novel} novel clusters${est}, ${s.novelMasks} masks novel, ` +
+      `${((Date.now() - t0) / 1000).toFixed(2)} s → ${out}\n`,
+  );
+  return 0;
+}
+
 async function evaluate(values: Values): Promise<number> {
   const predDir = requireOption(values, 'pred');
   const gtDir = requireOption(values, 'gt');
@@ -173,6 +233,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(cmd ? `unexpected arguments: ${positionals.slice(1).join(' ')}` : 'a command is required');
   if (cmd === 'cluster') return cluster(values as Values);
   if (cmd === 'evaluate') return evaluate(values as Values);
+  if (cmd === 'discover') return discoverCmd(values as Values);
   throw new UsageError(`unknown command '${cmd}'`);
 }
 

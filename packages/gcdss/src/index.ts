@@ -25,3 +25,5 @@ export type { AssembleOptions, ProposeOptions, SegmentMap } from './segments.js'
 export { IMAGENET_MEAN, IMAGENET_STD, maskFeatures, maskedCrop } from './features.js';
 export type { FeatureOptions, MaskedCropOptions } from './features.js';
 export type { IdArray, MatrixLike } from './validate.js';
+export { discover } from './discover.js';
+export type { DiscoverOptions, DiscoverSummary } from './discover.js';

@@ -58,9 +58,18 @@ function like<T extends FloatArray>(x: T): T {
  */
 export function blockDct<T extends FloatArray>(x: T, H: number, W: number): T {
   const C = checkDims('x', x, H, W);
+  const out = like(x);
+  blockDctInto(x, C, H, W, out);
+  return out;
+}
+
+/**
+ * Kernel of `blockDct` without validation or allocation: reads the [C, H, W] planes `x` and writes the
+ * [64·C, H/8, W/8] coefficients into `out` (which may be a different float type). Internal to the package.
+ */
+export function blockDctInto(x: ArrayLike<number>, C: number, H: number, W: number, out: FloatArray): void {
   const Hb = H / N;
   const Wb = W / N;
-  const out = like(x);
   const blk = new Float64Array(N * N);
   const tmp = new Float64Array(N * N);
   for (let c = 0; c < C; c++) {
@@ -90,7 +99,6 @@ export function blockDct<T extends FloatArray>(x: T, H: number, W: number): T {
       }
     }
   }
-  return out;
 }
 
 /**
@@ -99,9 +107,15 @@ export function blockDct<T extends FloatArray>(x: T, H: number, W: number): T {
  */
 export function inverseBlockDct<T extends FloatArray>(coeffs: T, H: number, W: number): T {
   const C = checkDims('coeffs', coeffs, H, W);
+  const out = like(coeffs);
+  inverseBlockDctInto(coeffs, C, H, W, out);
+  return out;
+}
+
+/** Kernel of `inverseBlockDct` without validation or allocation (see `blockDctInto`). Internal to the package. */
+export function inverseBlockDctInto(coeffs: ArrayLike<number>, C: number, H: number, W: number, out: FloatArray): void {
   const Hb = H / N;
   const Wb = W / N;
-  const out = like(coeffs);
   const blk = new Float64Array(N * N);
   const tmp = new Float64Array(N * N);
   for (let c = 0; c < C; c++) {
@@ -129,5 +143,4 @@ export function inverseBlockDct<T extends FloatArray>(coeffs: T, H: number, W: n
       }
     }
   }
-  return out;
 }
