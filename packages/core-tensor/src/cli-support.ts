@@ -5,6 +5,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrustVisionError } from './errors.js';
 
 /** A command-line mistake: printed with the usage text, exit code 2. */
@@ -20,6 +21,20 @@ export function requireOption(values: Record<string, unknown>, key: string): str
   const v = values[key];
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${key} is required`);
   return v;
+}
+
+/** `util.parseArgs` in strict mode, with its parse errors (unknown option, missing value…) as UsageErrors. */
+export function parseCliArgs<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+  allowPositionals = false,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** The number given as `--key` (undefined when absent), or a UsageError. */

@@ -11,10 +11,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   InvalidArgumentError,
   UsageError,
+  parseCliArgs,
   requireOption,
   runCli,
   OpGraphs,
@@ -67,13 +67,11 @@ async function main(argv: string[]): Promise<number> {
     version: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   } as const;
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: opts, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const parsed = parseCliArgs(rest, opts, true);
+  const values = parsed.values as {
+    [K in keyof typeof opts]?: (typeof opts)[K]['type'] extends 'boolean' ? boolean : string;
+  };
+  const positionals = parsed.positionals;
   if (values.help) {
     console.log(USAGE);
     return 0;

@@ -15,7 +15,7 @@ import {
 
 export * from './index.js';
 export * from './io-node.js';
-export { UsageError, commonCliAnswer, requireOption, numberOption, runCli } from './cli-support.js';
+export { UsageError, commonCliAnswer, parseCliArgs, requireOption, numberOption, runCli } from './cli-support.js';
 export { loadModel, resolveModel } from './modelcard-node.js';
 export type { LoadModelOptions, LoadedModel } from './modelcard-node.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { OpGraphs, Rng, commonCliAnswer, encodeNpy, readNpz, tensor } from '../src/node';
+import { OpGraphs, Rng, UsageError, commonCliAnswer, encodeNpy, parseCliArgs, readNpz, tensor } from '../src/node';
 import { linearSoftmaxModel } from './helpers';
 
 const run = promisify(execFile);
@@ -150,4 +150,13 @@ test('commonCliAnswer: no arguments, --help / -h / help and --version are answer
   const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../package.json'), 'utf8'));
   expect(commonCliAnswer(['--version'], 'USAGE', script)).toEqual({ out: pkg.version, code: 0 });
   expect(commonCliAnswer(['knn', '--help'], 'USAGE', script)).toBeUndefined();
+});
+
+test('parseCliArgs: strict parsing with parse errors as UsageErrors', () => {
+  const opts = { out: { type: 'string' }, json: { type: 'boolean' } } as const;
+  expect(parseCliArgs(['--out', 'x', '--json', 'p'], opts, true)).toEqual({
+    values: { out: 'x', json: true },
+    positionals: ['p'],
+  });
+  for (const bad of [['--nope'], ['--out'], ['p']]) expect(() => parseCliArgs(bad, opts)).toThrow(UsageError);
 });

@@ -7,12 +7,12 @@
  *   gcdss evaluate --pred DIR --gt DIR --base 0,1,... --novel 11,12,... [--ignore 255] [--protocol per-image|dataset] [--json]
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   FileNotFoundError,
   InvalidArgumentError,
   UsageError,
   numberOption,
+  parseCliArgs,
   readNpz,
   requireOption,
   runCli,
@@ -217,12 +217,7 @@ async function evaluate(values: Values): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCliArgs(argv, OPTIONS, true);
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(USAGE + '\n');

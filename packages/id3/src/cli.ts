@@ -6,11 +6,11 @@
  *   id3 embeddings --anchors A.npy --per-identity M --lb L --ub U [--seed S] --out E.npy
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   FileNotFoundError,
   UsageError,
   numberOption,
+  parseCliArgs,
   readNpy,
   requireOption,
   runCli,
@@ -80,12 +80,7 @@ function throttled(): (msg: string, last: boolean) => void {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv; // no arguments, --help and --version are answered by runCli
-  let values: Values;
-  try {
-    values = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true }).values as Values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = parseCliArgs(rest, OPTIONS).values as Values;
   if (values.help) {
     console.log(USAGE);
     return 0;

@@ -6,8 +6,15 @@
  *   minusface decode --rep E.npy --out X.npy
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { FileNotFoundError, UsageError, readNpy, requireOption, runCli, writeNpy } from '@trustvision/core-tensor';
+import {
+  FileNotFoundError,
+  UsageError,
+  parseCliArgs,
+  readNpy,
+  requireOption,
+  runCli,
+  writeNpy,
+} from '@trustvision/core-tensor';
 import { decode, encode } from './transform.js';
 
 const USAGE = `usage:
@@ -30,12 +37,7 @@ const OPTIONS = {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseCliArgs(rest, OPTIONS);
   if (values.help) {
     console.log(USAGE);
     return 0;

@@ -8,7 +8,6 @@
  *   prob-contrastive score IMAGES... --head head.onnx [--encoder contrastive-encoder] [--json]
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   DTypeError,
   FileNotFoundError,
@@ -17,6 +16,7 @@ import {
   denseData,
   UsageError,
   numberOption,
+  parseCliArgs,
   readImage,
   readNpz,
   requireOption,
@@ -287,15 +287,9 @@ async function scoreCommand(values: Values, files: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // no arguments, --help and --version are answered by runCli
-  let values: Values;
-  let positionals: string[];
-  try {
-    const parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: command === 'score', strict: true });
-    values = parsed.values as Values;
-    positionals = parsed.positionals;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCliArgs(rest, OPTIONS, command === 'score');
+  const values = parsed.values as Values;
+  const positionals = parsed.positionals;
   if (values.help) {
     console.log(USAGE);
     return 0;

@@ -10,12 +10,12 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import {
   FileNotFoundError,
   InvalidArgumentError,
   UsageError,
   numberOption,
+  parseCliArgs,
   readNpz,
   requireOption,
   runCli,
@@ -161,12 +161,7 @@ function table(rows: [string, CalibrationReport][]): string {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // no arguments, --help and --version are answered by runCli
-  let values: Values;
-  try {
-    values = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true }).values as Values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = parseCliArgs(rest, OPTIONS).values as Values;
   if (values.help) {
     console.log(USAGE);
     return 0;

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   FileNotFoundError,
   InvalidArgumentError,
@@ -14,6 +13,7 @@ import {
   eer,
   kfoldAccuracy,
   numberOption,
+  parseCliArgs,
   readImage,
   readNpy,
   readNpz,
@@ -386,12 +386,7 @@ async function learnLayoutCmd(v: Values): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv; // no arguments, --help and --version are answered by runCli
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseCliArgs(rest, OPTIONS, true);
   const v = parsed.values as Values;
   if (v.help) {
     console.log(USAGE);
