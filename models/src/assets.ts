@@ -65,6 +65,12 @@ export const DEB_ASSETS = {
     version: '0.0~git20200523.55506a9-1',
     sha256: '39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0',
   },
+  /** OpenCV's sample data (95.7 MB .deb): `vtest.avi`, the street video of GCDSS's qualitative demo. */
+  opencvDoc: {
+    package: 'opencv-doc',
+    version: '4.6.0+dfsg-12',
+    sha256: '4b12681df35878207ac7097dc66184b2ae552e4bf4ddd2af04a0f03ed0b8682a',
+  },
 } satisfies Record<string, DebAsset>;
 
 class AssetError extends TrustVisionError {
@@ -166,4 +172,5 @@ export const paths = {
     ),
   vispImages: () => path.join(debAsset(DEB_ASSETS.visp), 'usr/share/visp-images-data/ViSP-images'),
   fashionMnist: () => path.join(debAsset(DEB_ASSETS.fashionMnist), 'usr/share/datasets/fashion-mnist'),
+  opencvData: () => path.join(debAsset(DEB_ASSETS.opencvDoc), 'usr/share/doc/opencv-doc/examples/data'),
 };

@@ -5,6 +5,7 @@
  *   gcdss cluster --masks M.npz [--novel K|auto] [--k 10] [--seed S] [--method nerg|baseline|nerg-official-leak] --out A.npy
  *   gcdss discover --labeled DIR --unlabeled DIR --out DIR --model FEATURES.onnx [--novel K] [--method nerg|baseline] ...
  *   gcdss evaluate --pred DIR --gt DIR --base 0,1,... --novel 11,12,... [--ignore 255] [--protocol per-image|dataset] [--json]
+ *   gcdss cityscapes --root CITYSCAPES --split 1..5 --out DIR [--split-dir DIR] [--scale 0.5]
  */
 import { existsSync } from 'node:fs';
 import {
@@ -20,6 +21,7 @@ import {
   writeNpy,
   type Device,
 } from '@trustvision/core-tensor';
+import { prepareCityscapesGcd } from './cityscapes.js';
 import { clusterMasks } from './cluster.js';
 import { discover } from './discover.js';
 import { evaluateLabelDirs } from './labelmaps.js';
@@ -36,14 +38,27 @@ const USAGE = `usage:
   gcdss discover --labeled DIR --unlabeled DIR --out DIR --model FEATURES.onnx [--novel K] [--method nerg|baseline]
                  [--k 10] [--seed 0] [--num-base B] [--ignore 255] [--device cpu] [--size 224] [--batch-size 16]
                  [--scale 100] [--sigma 0.8] [--min-size 20]
+                 [--masks DIR | --sam-encoder E.onnx --sam-decoder D.onnx [--points-per-side 32] [--points-per-batch 64]
+                  [--pred-iou-thresh 0.86] [--stability-score-thresh 0.92] [--crop-n-layers 1]
+                  [--min-mask-region-area 100]] [--theta 200] [--cache DIR | --no-cache]
       Labelled DIR: images (.png/.jpg) and labels/<stem>.png, a same-size single-channel label map each (255 = ignore);
-      unlabelled DIR: images. Segments by the model-free proposer, features from FEATURES.onnx, base label of a
-      labelled segment = majority class of its pixels. Writes <stem>.png per unlabelled image (base ids, novel
-      cluster j as numBase + j) and summary.json into --out, atomically.
+      unlabelled DIR: images. Segments by the model-free proposer (default), from mask sets in --masks DIR
+      (<stem>.npz with masks bool/uint8 [N,H,W], or a folder <stem>/ of binary PNGs) or from SAM-contract ONNX models
+      (defaults: the official GCDSS settings), features from FEATURES.onnx, base label of a labelled segment =
+      majority class of its pixels. Writes <stem>.png per unlabelled image (base ids, novel cluster j as numBase + j)
+      and summary.json into --out, atomically. Per-image segments and features are cached (--out/.gcdss-cache by
+      default): rerunning an interrupted command resumes it.
   gcdss evaluate --pred DIR --gt DIR --base 0,1,... --novel 11,12,... [--ignore 255] [--protocol per-image|dataset] [--json]
       Reads same-named single-channel PNG label maps; predicted ids outside the base set are novel clusters, matched
       to the novel classes by the Hungarian algorithm (unmatched clusters count as wrong). per-image (default) is
       the official protocol, dataset the standard accumulated IoU. IoUs are fractions in [0, 1].
+  gcdss cityscapes --root CITYSCAPES --split 1..5|IDS --out DIR [--split-dir DIR] [--scale 0.5]
+                   [--labeled-fraction 0.4] [--seed 0]
+      Writes Cityscapes-GCD split N (1: novel 3,15,16,17 = wall, bus, train, motorcycle, the official default; 2:
+      3,14,15,16; 3: 4,14,15,16; 4: 12,14,15,16; 5: 12,15,16,17) in the discover layout at half resolution:
+      DIR/labeled (+ labels/, ids 0..14), DIR/unlabeled, DIR/gt (ids 0..18) and DIR/cityscapes-gcd.json. Image lists
+      from the official split files in --split-dir, else formed (novel-free images, seeded, 40 % labelled).
+      Resumable: finished images are skipped.
   exit codes: 0 ok, 1 error (printed as 'error [CODE]: message'), 2 usage`;
 
 const OPTIONS = {
@@ -71,6 +86,21 @@ const OPTIONS = {
   scale: { type: 'string' },
   sigma: { type: 'string' },
   'min-size': { type: 'string' },
+  'sam-encoder': { type: 'string' },
+  'sam-decoder': { type: 'string' },
+  'points-per-side': { type: 'string' },
+  'points-per-batch': { type: 'string' },
+  'pred-iou-thresh': { type: 'string' },
+  'stability-score-thresh': { type: 'string' },
+  'crop-n-layers': { type: 'string' },
+  'min-mask-region-area': { type: 'string' },
+  theta: { type: 'string' },
+  cache: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  root: { type: 'string' },
+  split: { type: 'string' },
+  'split-dir': { type: 'string' },
+  'labeled-fraction': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -146,8 +176,39 @@ async function discoverCmd(values: Values): Promise<number> {
   const novel = values.novel === undefined || values.novel === 'auto' ? undefined : numberOption(values, 'novel');
   if (method === 'baseline' && novel === undefined) throw new UsageError('--novel K is required by --method baseline');
   if (!existsSync(model)) throw new FileNotFoundError('model', model);
+  const encoder = values['sam-encoder'] as string | undefined;
+  const decoder = values['sam-decoder'] as string | undefined;
+  if ((encoder === undefined) !== (decoder === undefined))
+    throw new UsageError('--sam-encoder and --sam-decoder go together');
+  if (encoder !== undefined && values.masks !== undefined)
+    throw new UsageError('--masks and --sam-encoder/--sam-decoder exclude each other');
+  if (values.cache !== undefined && values['no-cache'])
+    throw new UsageError('--cache and --no-cache exclude each other');
+  for (const [key, p] of [
+    ['sam-encoder', encoder],
+    ['sam-decoder', decoder],
+  ] as const)
+    if (p !== undefined && !existsSync(p)) throw new FileNotFoundError(key, p);
+  const samOptions = {
+    pointsPerSide: numberOption(values, 'points-per-side'),
+    pointsPerBatch: numberOption(values, 'points-per-batch'),
+    predIouThresh: numberOption(values, 'pred-iou-thresh'),
+    stabilityScoreThresh: numberOption(values, 'stability-score-thresh'),
+    cropNLayers: numberOption(values, 'crop-n-layers'),
+    minMaskRegionArea: numberOption(values, 'min-mask-region-area'),
+  };
   const t0 = Date.now();
+  let done = 0;
   const s = await discover({
+    masks: values.masks as string | undefined,
+    sam: encoder !== undefined ? { encoder, decoder: decoder!, options: samOptions } : undefined,
+    assemble: { theta: numberOption(values, 'theta') },
+    cache: values['no-cache'] ? false : (values.cache as string | undefined),
+    onImage: (e) => {
+      if (e.cached) done++;
+      if (e.index + 1 === e.total && done > 0)
+        process.stderr.write(`gcdss: resumed: ${done} of ${e.total} images from the cache\n`);
+    },
     labeled,
     unlabeled,
     out,
@@ -216,6 +277,32 @@ async function evaluate(values: Values): Promise<number> {
   return 0;
 }
 
+async function cityscapesCmd(values: Values): Promise<number> {
+  const root = requireOption(values, 'root');
+  const split = requireOption(values, 'split');
+  const out = requireOption(values, 'out');
+  const t0 = Date.now();
+  let skipped = 0;
+  const r = await prepareCityscapesGcd({
+    root,
+    split: /^\d+$/.test(split) ? Number(split) : split,
+    out,
+    splitDir: values['split-dir'] as string | undefined,
+    scale: numberOption(values, 'scale'),
+    form: { labeledFraction: numberOption(values, 'labeled-fraction'), seed: numberOption(values, 'seed') },
+    onImage: (e) => void (e.skipped && skipped++),
+  });
+  process.stderr.write(
+    `gcdss: cityscapes split ${r.split} (novel ${r.novel.join(',')}: ${r.names.slice(15).join(', ')}), ` +
+      `${r.labeled} labelled + ${r.unlabeled} unlabelled images (${r.lists}), scale ${r.scale}, ` +
+      `${skipped} already done, ${r.novelPixelsInLabeled} novel pixels in labelled images set to 255, ` +
+      `${((Date.now() - t0) / 1000).toFixed(1)} s → ${out}\n` +
+      `  next: gcdss discover --labeled ${out}/labeled --unlabeled ${out}/unlabeled --num-base 15 --out PSEUDO --model F.onnx\n` +
+      `        gcdss evaluate --pred PSEUDO --gt ${out}/gt --base ${r.base.map((_, i) => i).join(',')} --novel 15,16,17,18\n`,
+  );
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const parsed = parseCliArgs(argv, OPTIONS, true);
   const { values, positionals } = parsed;
@@ -229,6 +316,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'cluster') return cluster(values as Values);
   if (cmd === 'evaluate') return evaluate(values as Values);
   if (cmd === 'discover') return discoverCmd(values as Values);
+  if (cmd === 'cityscapes') return cityscapesCmd(values as Values);
   throw new UsageError(`unknown command '${cmd}'`);
 }
 

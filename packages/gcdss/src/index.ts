@@ -22,8 +22,60 @@ export { evaluateLabelDirs, paintLabelMap, readLabelPng, writeLabelPng } from '.
 export type { PaintOptions } from './labelmaps.js';
 export { assembleSegments, proposeSegments } from './segments.js';
 export type { AssembleOptions, ProposeOptions, SegmentMap } from './segments.js';
-export { IMAGENET_MEAN, IMAGENET_STD, maskFeatures, maskedCrop } from './features.js';
-export type { FeatureOptions, MaskedCropOptions } from './features.js';
+export { IMAGENET_MEAN, IMAGENET_STD, maskFeatures, maskedCrop, resolveFeatureInput } from './features.js';
+export type { FeatureInput, FeatureOptions, MaskedCropOptions } from './features.js';
 export type { IdArray, MatrixLike } from './validate.js';
 export { discover } from './discover.js';
-export type { DiscoverOptions, DiscoverSummary } from './discover.js';
+export type { DiscoverOptions, DiscoverProgress, DiscoverSummary } from './discover.js';
+export {
+  DEFAULT_SCENE_SPLIT,
+  FASHION_MNIST_CLASSES,
+  generateScenes,
+  labelSegments,
+  objectMask,
+  segmentMajority,
+  textureValue,
+} from './scenes.js';
+export type {
+  Grating,
+  ObjectPool,
+  Scene,
+  SceneClass,
+  SceneObject,
+  SceneOptions,
+  SceneSet,
+  TextureParams,
+} from './scenes.js';
+export {
+  GCDSS_SAM_OPTIONS,
+  SAM_AMG_DEFAULTS,
+  SAM_PIXEL_MEAN,
+  SAM_PIXEL_STD,
+  SamMaskGenerator,
+  boxNms,
+  checkSamContract,
+  cropBoxes,
+  maskBox,
+  pointGrid,
+  removeSmallRegions,
+  resizedSize,
+  samPreprocess,
+  stabilityScore,
+} from './sam.js';
+export type { SamContract, SamCreateOptions, SamMask, SamOptions } from './sam.js';
+export { findMaskSet, readMaskSet } from './maskfiles.js';
+export type { MaskSetFile } from './maskfiles.js';
+export {
+  CITYSCAPES_CLASSES,
+  CITYSCAPES_LABEL_TO_TRAIN,
+  GCD_NOVEL_SPLITS,
+  cityscapesPairs,
+  cityscapesPool,
+  formGcdSplit,
+  gcdSplit,
+  loadCityscapesPair,
+  pilResize,
+  prepareCityscapesGcd,
+  readSplitList,
+} from './cityscapes.js';
+export type { CityscapesPair, GcdSplit, LoadOptions, PrepareOptions, PrepareSummary } from './cityscapes.js';

@@ -34,7 +34,7 @@ function checkSize(param: string, v: unknown): number {
  * 8-connected components of the pixels where `mask[i]` is true, numbered 1.. in raster order of each component's
  * first pixel (OpenCV's order); returns the label image (0 = background) and the component count.
  */
-function components(mask: Uint8Array, w: number, h: number): { labels: Int32Array; n: number } {
+export function components(mask: Uint8Array, w: number, h: number): { labels: Int32Array; n: number } {
   const labels = new Int32Array(w * h);
   const stack = new Int32Array(w * h);
   let n = 0;

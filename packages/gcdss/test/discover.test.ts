@@ -60,6 +60,9 @@ function scene(classes: number[]): { rgb: Uint8Array; gt: Uint8Array } {
   return { rgb, gt };
 }
 
+/** Files other than the cache in `dir` (none when it does not exist). */
+const outputs = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : []);
+
 const rot = (a: number[], r: number) => a.map((_, i) => a[(i + r) % a.length]);
 
 async function writeScene(dir: string, name: string, classes: number[], gtOut?: string) {
@@ -104,6 +107,7 @@ describe('discover (API)', () => {
     const s = await discover({ ...common(), out, novel: 1 });
     expect(s).toMatchObject({
       method: 'nerg',
+      segmentSource: 'propose',
       labeledImages: 6,
       unlabeledImages: 8,
       labeledMasks: 24,
@@ -114,9 +118,11 @@ describe('discover (API)', () => {
       novelEstimated: false,
       novelMasks: 8,
     });
-    expect(readdirSync(out).sort()).toEqual(
-      ['summary.json', ...Array.from({ length: 8 }, (_, i) => `u${i}.png`)].sort(),
-    );
+    expect(
+      readdirSync(out)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+    ).toEqual(['summary.json', ...Array.from({ length: 8 }, (_, i) => `u${i}.png`)].sort());
     expect(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'))).toEqual(s);
     const p = await readLabelPng(path.join(out, 'u0.png'));
     expect([p.width, p.height]).toEqual([S, S]);
@@ -188,7 +194,7 @@ describe('discover (API)', () => {
     const empty = path.join(root, 'empty');
     mkdirSync(empty);
     await expectRejects(discover({ ...common(), unlabeled: empty, out }), IA, 'E_INVALID_ARGUMENT', 'unlabeled');
-    expect(existsSync(out)).toBe(false); // nothing written on failure
+    expect(outputs(out)).toEqual([]); // no outputs on failure (only the cache of finished images)
   });
 });
 
@@ -249,6 +255,6 @@ describe('gcdss discover (CLI)', () => {
     const unknown = await cli(...base(), '--out', out, '--num-base', '3', ...opts);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/error \[E_INVALID_ARGUMENT\].*'labels'/);
-    expect(existsSync(out)).toBe(false);
+    expect(outputs(out)).toEqual([]);
   });
 });
