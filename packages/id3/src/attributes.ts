@@ -227,6 +227,21 @@ export function sampleAttributes(n: number, perIdentity: number, options: Attrib
 }
 
 /**
+ * The attributes of identity `index` alone, [m, 4] (years, degrees): the same values as row [index] of
+ * `sampleAttributes` (same stream), without the other identities.
+ */
+export function identityAttributes(index: number, perIdentity: number, options: AttributeOptions = {}): Float64Array {
+  checkInt('index', index, 0);
+  const m = checkInt('perIdentity', perIdentity, 1);
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', options, 'an object');
+  const fns = samplers(options.distributions);
+  const rng = Rng.from(checkSeed('seed', options.seed ?? 0)).split('id3-attributes', index);
+  const values = new Float64Array(m * 4);
+  for (let j = 0; j < m; j++) for (let a = 0; a < 4; a++) values[j * 4 + a] = fns[a](rng);
+  return values;
+}
+
+/**
  * The denoiser's attribute input: float32 [..., 4] = [age / 100, pitch / 90, yaw / 90, roll / 90] from raw
  * [..., 4] values in ATTRIBUTE_NAMES order (years, degrees). Values outside the valid ranges are refused.
  */

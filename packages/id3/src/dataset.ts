@@ -344,6 +344,20 @@ async function readConfig(dir: string): Promise<Record<string, unknown> | undefi
   return c;
 }
 
+/**
+ * Checks, without changing anything, that `dir` is a dataset folder made with `config` (DatasetConfigMismatchError
+ * naming the first differing field; InvalidArgumentError when there is no config.json). For readers and queue workers
+ * that must not repair a folder another process writes.
+ */
+export async function checkDatasetFolder(dir: string, config: DatasetConfig): Promise<void> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError('dir', dir, 'a non-empty string');
+  const cfg = checkConfig(config);
+  const root = nodePath.resolve(dir);
+  const stored = await readConfig(root);
+  if (!stored) throw new InvalidArgumentError('dir', root, `an id3 dataset folder (with a ${CONFIG_FILE})`);
+  compareConfig(root, stored, cfg);
+}
+
 /** What `DatasetWriter.open` found and repaired. */
 export interface ResumeReport {
   /** Identities already complete (the writer continues at this index). */

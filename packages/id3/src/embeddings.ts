@@ -60,14 +60,51 @@ export function sampleEmbeddings(anchors: MatrixLike, options: EmbeddingOptions)
   const w = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     for (let t = 0; t < d; t++) w[t] = data[i * d + t];
-    const rng = root.split('id3-embeddings', i);
-    for (let j = 0; j < m; j++) {
-      const v = lb === ub ? lb : Math.min(ub, lb + (ub - lb) * rng.uniform());
-      const y = sampleAtCosine(w, v, rng);
-      out.set(y, (i * m + j) * d);
-      cosines[i * m + j] = v;
-    }
+    drawIdentity(w, root.split('id3-embeddings', i), m, lb, ub, out, cosines, i * m);
     options.onProgress?.(i + 1, n);
   }
   return { embeddings: out, shape: [n, m, d], cosines };
+}
+
+function drawIdentity(
+  w: Float64Array,
+  rng: Rng,
+  m: number,
+  lb: number,
+  ub: number,
+  out: Float32Array,
+  cosines: Float64Array,
+  row: number,
+): void {
+  const d = w.length;
+  for (let j = 0; j < m; j++) {
+    const v = lb === ub ? lb : Math.min(ub, lb + (ub - lb) * rng.uniform());
+    const y = sampleAtCosine(w, v, rng);
+    out.set(y, (row + j) * d);
+    cosines[row + j] = v;
+  }
+}
+
+/**
+ * The embeddings of identity `index` alone: the same values as rows [index] of `sampleEmbeddings` over the whole
+ * anchor matrix (same stream `Rng.from(seed).split('id3-embeddings', index)`), without the other identities.
+ */
+export function identityEmbeddings(
+  anchor: Float32Array | Float64Array,
+  index: number,
+  options: EmbeddingOptions,
+): { embeddings: Float32Array; cosines: Float64Array } {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError('options', options, 'an object { perIdentity, lb, ub }');
+  const { data, cols: d } = toUnitRows('anchor', { data: anchor, shape: [1, anchor?.length] }, 1);
+  checkInt('index', index, 0);
+  const m = checkInt('perIdentity', options.perIdentity, 1);
+  const lb = checkNumber('lb', options.lb, -1, 1);
+  const ub = checkNumber('ub', options.ub, -1, 1);
+  if (lb > ub) throw new InvalidArgumentError('ub', ub, `a number in [lb, 1] = [${lb}, 1]`);
+  const seed = checkSeed('seed', options.seed ?? 0);
+  const out = new Float32Array(m * d);
+  const cosines = new Float64Array(m);
+  drawIdentity(Float64Array.from(data), Rng.from(seed).split('id3-embeddings', index), m, lb, ub, out, cosines, 0);
+  return { embeddings: out, cosines };
 }

@@ -11,7 +11,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { encodeNpy, parseNpy, tensor } from '@trustvision/core-tensor';
 import { readFileSync } from 'node:fs';
-import { anchorStats, optimizeAnchors } from '../src/index.js';
+import {
+  FrModel,
+  anchorStats,
+  inspectDataset,
+  optimizeAnchors,
+  readDatasetManifest,
+  readRecordIO,
+} from '../src/index.js';
+import { denoiserBytes, frBytes, frGradBytes } from './helpers.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(__dirname, '../dist/esm/cli.js');
@@ -208,5 +216,119 @@ describe('exit codes', () => {
     expect(help.stdout).toMatch(
       /id3 embeddings --anchors A\.npy --per-identity M --lb L --ub U \[--seed S\] --out E\.npy/,
     );
+  });
+});
+
+describe('id3 generate / inspect / export-rec', () => {
+  const den = path.join(dir, 'den.onnx');
+  const frg = path.join(dir, 'frg.onnx');
+  const fr = path.join(dir, 'fr.onnx');
+  const common = [
+    '--identities',
+    '4',
+    '--per-identity',
+    '3',
+    '--steps',
+    '6',
+    '--sampler',
+    'ddim',
+    '--batch',
+    '4',
+    '--anchor-iters',
+    '3',
+  ];
+
+  beforeAll(() => {
+    writeFileSync(den, denoiserBytes());
+    writeFileSync(frg, frGradBytes());
+    writeFileSync(fr, frBytes());
+  });
+
+  test('generate with guidance and --fr, then inspect and export-rec', async () => {
+    const out = path.join(dir, 'ds');
+    const r = await cli('generate', '--model', den, '--fr-grad', frg, '--fr', fr, '--out', out, '--json', ...common);
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ out, written: 4 });
+    expect(res.inspect.intra).toBeGreaterThan(res.inspect.inter);
+    expect(r.stderr).toMatch(/identities \[#+\] 4\/4 100\.0% elapsed \S+ ETA/);
+    const manifest = await readDatasetManifest(out);
+    expect(manifest).toHaveLength(12);
+    // resuming a complete folder writes nothing
+    const again = await cli('generate', '--model', den, '--fr-grad', frg, '--out', out, ...common);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/wrote 0 identities/);
+    // inspect: JSON report and the histograms file, the same numbers as the API
+    const ins = await cli('inspect', out, '--fr', fr, '--json', '--bins', '10');
+    expect(ins.code).toBe(0);
+    const rep = JSON.parse(ins.stdout);
+    expect(rep).toMatchObject({ source: 'fr-model', identities: 4, perIdentity: 3, bins: 10 });
+    expect(rep.intra.count).toBe(4 * 3);
+    expect(rep.inter.count).toBe(6);
+    expect(rep.intra.histogram.reduce((a: number, b: number) => a + b, 0)).toBe(12);
+    const file = JSON.parse(readFileSync(path.join(out, 'inspect.json'), 'utf8'));
+    expect(file.intra.histogram).toEqual(rep.intra.histogram);
+    const frModel = await FrModel.create(fr, { device: 'cpu' });
+    const api = await inspectDataset(out, { fr: frModel, bins: 10 });
+    await frModel.dispose();
+    expect(api.intra.mean).toBeCloseTo(rep.intra.mean, 6);
+    const cond = await cli('inspect', out);
+    expect(cond.code).toBe(0);
+    expect(cond.stdout).toMatch(/conditioning embeddings/);
+    // export
+    const rec = path.join(dir, 'rec');
+    const ex = await cli('export-rec', out, '--out', rec);
+    expect(ex.code).toBe(0);
+    expect(readFileSync(path.join(rec, 'property'), 'utf8')).toBe('4,8,8\n');
+    expect(
+      readRecordIO(readFileSync(path.join(rec, 'train.rec')), readFileSync(path.join(rec, 'train.idx'), 'utf8')).size,
+    ).toBe(1 + 12 + 4);
+  });
+
+  test('bad input: contract, configuration, disk, usage', async () => {
+    // a denoiser whose metadata contradicts its inputs
+    const bad = path.join(dir, 'bad.onnx');
+    writeFileSync(bad, denoiserBytes({ metadata: { 'id3.height': '16' } }));
+    const r1 = await cli('generate', '--model', bad, '--out', path.join(dir, 'x1'), ...common);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/error \[E_INVALID_ARGUMENT\].*id3\.height/);
+    // an FR model given as the denoiser
+    const r2 = await cli('generate', '--model', fr, '--out', path.join(dir, 'x2'), ...common);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/does not fit the id3 contract/);
+    // a folder made with another configuration
+    const out = path.join(dir, 'other');
+    expect((await cli('generate', '--model', den, '--out', out, ...common)).code).toBe(0);
+    const r3 = await cli('generate', '--model', den, '--out', out, ...common, '--seed', '5');
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/error \[E_INVALID_ARGUMENT\].*different configuration: 'seed'/);
+    // far too large for the disk: refused before anything is computed or written
+    const huge = path.join(dir, 'huge');
+    const r4 = await cli(
+      'generate',
+      '--model',
+      den,
+      '--out',
+      huge,
+      '--identities',
+      '900000000000',
+      '--per-identity',
+      '999',
+      '--steps',
+      '2',
+    );
+    expect(r4.code).toBe(1);
+    expect(r4.stderr).toMatch(/error \[E_IO\].*need about .* but only .* are free/);
+    expect(existsSync(huge)).toBe(false);
+    // usage
+    expect((await cli('generate', '--model', den, '--out', out, '--identities', '2')).code).toBe(2);
+    expect((await cli('generate', '--model', den, '--out', out, ...common, '--sampler', 'euler')).code).toBe(2);
+    expect((await cli('generate', '--model', den, '--out', out, ...common, '--workers', '2')).code).toBe(2);
+    expect((await cli('inspect')).code).toBe(2);
+    const missing = await cli('generate', '--model', path.join(dir, 'nope.onnx'), '--out', out, ...common);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/E_FILE_NOT_FOUND/);
+    const notDone = await cli('export-rec', path.join(dir, 'x1'), '--out', path.join(dir, 'r2'));
+    expect(notDone.code).toBe(1);
   });
 });
