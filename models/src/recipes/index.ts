@@ -4,6 +4,9 @@ import { blazefaceBackRecipe, blazefaceRecipe } from './blazeface.js';
 import { faceresRecipe } from './faceres.js';
 import { contrastiveEncoderRecipe } from './contrastive-encoder.js';
 import { fashionClassifierRecipe } from './fashion-classifier.js';
+import { gcdssEncoderRecipe } from './gcdss-encoder.js';
+import { id3FmnistDenoiserRecipe, id3FmnistFrGradRecipe, id3FmnistFrRecipe } from './id3-fmnist.js';
+import { minusfaceGeneratorRecipe, minusfaceRecognizerRecipe } from './minusface.js';
 
 export const RECIPES: readonly Recipe[] = [
   faceresRecipe,
@@ -11,4 +14,10 @@ export const RECIPES: readonly Recipe[] = [
   blazefaceBackRecipe,
   fashionClassifierRecipe,
   contrastiveEncoderRecipe,
+  gcdssEncoderRecipe,
+  id3FmnistDenoiserRecipe,
+  id3FmnistFrRecipe,
+  id3FmnistFrGradRecipe,
+  minusfaceGeneratorRecipe,
+  minusfaceRecognizerRecipe,
 ];

@@ -134,11 +134,12 @@ export class DctCodec {
 
   /**
    * d: DCT representation [192, H, W] → RGB image [3, H, W] in [0, 1] (written into `out` when given). No validation
-   * (see `decode`).
+   * (see `decode`). With `clamp = false` the last step (clamping to [0, 1]) is skipped.
    */
   decode<T extends FloatArray = Float32Array>(
     rep: ArrayLike<number>,
     out: T = new Float32Array(3 * this.H * this.W) as T,
+    clamp = true,
   ): T {
     const { H, W, FH, FW, planes, rows } = this;
     const { i0: x0, i1: x1, w1: wx } = this.downX;
@@ -172,9 +173,15 @@ export class DctCodec {
         const G = (Y - 0.344136286 * (Cb - 128) - 0.714136286 * (Cr - 128)) / 255;
         const B = (Y + 1.772 * (Cb - 128)) / 255;
         const p = i * W + j;
-        out[p] = R < 0 ? 0 : R > 1 ? 1 : R;
-        out[P + p] = G < 0 ? 0 : G > 1 ? 1 : G;
-        out[2 * P + p] = B < 0 ? 0 : B > 1 ? 1 : B;
+        if (clamp) {
+          out[p] = R < 0 ? 0 : R > 1 ? 1 : R;
+          out[P + p] = G < 0 ? 0 : G > 1 ? 1 : G;
+          out[2 * P + p] = B < 0 ? 0 : B > 1 ? 1 : B;
+        } else {
+          out[p] = R;
+          out[P + p] = G;
+          out[2 * P + p] = B;
+        }
       }
     }
     return out;
@@ -182,7 +189,8 @@ export class DctCodec {
 }
 
 let cached: DctCodec | undefined;
-function codecFor(H: number, W: number): DctCodec {
+/** The shared codec for H×W (one cached instance; internal to the package). */
+export function codecFor(H: number, W: number): DctCodec {
   if (!cached || cached.H !== H || cached.W !== W) cached = new DctCodec(H, W);
   return cached;
 }
