@@ -7,6 +7,7 @@
 //
 //   npm run build -w @trustvision/id3 && node packages/id3/bench/sampler.mjs [--batch 8] [--steps 20] [--device cpu]
 //                                                                            [--skip queue] [--json out.json]
+//                                              [--queue-identities 96] [--queue-per-identity 4]
 // --device webgpu / cuda select those ONNX Runtime paths (present, not run here: no GPU host in this session).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,8 +112,8 @@ try {
     await new Promise((r) => setTimeout(r, 500));
     const url = `redis://127.0.0.1:${port}`;
     const config = {
-      identities: 16,
-      perIdentity: 2,
+      identities: Number(args['queue-identities'] ?? 96),
+      perIdentity: Number(args['queue-per-identity'] ?? 4),
       seed: 1,
       sampler: 'ddim',
       steps: 20,
@@ -134,7 +135,7 @@ try {
             workers.push(
               spawn(
                 process.execPath,
-                [path.join(here, '../dist/esm/cli.js'), 'worker', '--queue', url, '--name', name],
+                [path.join(here, '../dist/esm/cli.js'), 'worker', '--queue', url, '--name', name, '--threads', '1'],
                 { stdio: 'ignore' },
               ),
             );

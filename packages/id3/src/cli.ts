@@ -9,6 +9,7 @@
  *   id3 inspect DIR [--fr fr.onnx] [--json]
  *   id3 export-rec DIR --out REC_DIR [--format png|jpg]
  */
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import {
   FileNotFoundError,
@@ -51,7 +52,7 @@ const USAGE = `usage:
       Generates (or resumes) an ID3 dataset folder: anchors, embeddings in [lb, ub], attributes, then ID-preserving
       sampling. --fr-grad: H1 guidance through fr_grad.onnx (a guided denoiser needs none); without either, H2.
       --queue: shards become BullMQ jobs on that Redis; --workers K starts K local worker processes (0: only external
-      'id3 worker' processes). --fr: after generating, measures the dataset with the face model (as 'inspect').
+      'id3 worker' processes), each with cores / K ONNX Runtime threads. --fr: after generating, measures the dataset with the face model (as 'inspect').
       Checks the free disk space first. A progress bar with ETA goes to stderr.
   id3 worker --queue redis://host:port --name id3-… [--lock-ms 30000] [--threads T]
       Takes shard jobs of the named queue (printed by 'id3 generate --queue') until stopped (SIGINT/SIGTERM).
@@ -386,6 +387,8 @@ async function generateCommand(values: Values): Promise<number> {
           for (let k = 0; k < (workers ?? 1); k++) {
             const args = [process.argv[1], 'worker', '--queue', url, '--name', name];
             if (lockMs !== undefined) args.push('--lock-ms', String(lockMs));
+            // local workers share this machine's cores: one ONNX Runtime thread pool per core, not per process
+            args.push('--threads', String(Math.max(1, Math.floor(os.availableParallelism() / (workers ?? 1)))));
             const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
             children.push(child);
           }
