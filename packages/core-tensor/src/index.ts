@@ -16,6 +16,7 @@ export type { ProtoField } from './onnx/proto.js';
 export { diagnose, formatDiagnosis } from './diagnose.js';
 export type { Diagnosis, DeviceCheck } from './diagnose.js';
 export { Rng, philox4x32 } from './rng.js';
+export { SecureRandom, secureRandom } from './secure-random.js';
 export type { RngState, ChoiceOptions, MutableArrayLike } from './rng.js';
 export * from './metrics.js';
 export * from './npy.js';

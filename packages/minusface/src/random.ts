@@ -4,52 +4,15 @@
  * `int(n)` works: core-tensor's seeded `Rng` (reproducible; tests, `--seed`) or `SecureRandom` (the default when no
  * seed is given: the platform CSPRNG through Web Crypto).
  */
-import { InvalidArgumentError, Rng } from '@trustvision/core-tensor';
+import { InvalidArgumentError, Rng, SecureRandom, secureRandom } from '@trustvision/core-tensor';
 
 export interface RandomSource {
   /** A uniform integer in [0, n). */
   int(n: number): number;
 }
 
-interface WebCryptoLike {
-  getRandomValues<T extends ArrayBufferView>(array: T): T;
-}
-
-/** Uniform integers from the platform CSPRNG (`crypto.getRandomValues`), buffered. Not reproducible by design. */
-export class SecureRandom implements RandomSource {
-  private readonly crypto: WebCryptoLike;
-  private readonly buf = new Uint32Array(4096);
-  private pos = this.buf.length;
-
-  constructor() {
-    const c = (globalThis as { crypto?: WebCryptoLike }).crypto;
-    if (!c || typeof c.getRandomValues !== 'function')
-      throw new InvalidArgumentError(
-        'rng',
-        'no Web Crypto',
-        'a platform with crypto.getRandomValues, or an explicit seed/rng',
-        'Pass { seed } or { rng } to draw permutations without a CSPRNG',
-      );
-    this.crypto = c;
-  }
-
-  private next(): number {
-    if (this.pos >= this.buf.length) {
-      this.crypto.getRandomValues(this.buf);
-      this.pos = 0;
-    }
-    return this.buf[this.pos++];
-  }
-
-  int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) throw new InvalidArgumentError('n', n, 'an integer in [1, 2^32]');
-    const limit = 2 ** 32 - (2 ** 32 % n); // rejection sampling: no modulo bias
-    for (;;) {
-      const x = this.next();
-      if (x < limit) return x % n;
-    }
-  }
-}
+/** The platform CSPRNG source (core-tensor's; re-exported here for MinusFace users). */
+export { SecureRandom };
 
 export interface RandomOptions {
   /**
@@ -60,8 +23,6 @@ export interface RandomOptions {
   /** An explicit source (overrides `seed`); samples draw from it in order. */
   rng?: RandomSource;
 }
-
-let shared: SecureRandom | undefined;
 
 /** Per-sample sources for `count` samples: forks of a seeded `Rng`, or one shared source (`rng`, else the CSPRNG). */
 export function sampleSources(options: RandomOptions, count: number): (i: number) => RandomSource {
@@ -81,7 +42,7 @@ export function sampleSources(options: RandomOptions, count: number): (i: number
     };
   }
   void count;
-  const s = (shared ??= new SecureRandom());
+  const s = secureRandom();
   return () => s;
 }
 

@@ -3,7 +3,7 @@
  * core-tensor's seeded `Rng` (reproducible; tests, experiments) or `SecureRandom` (the default when no seed is given:
  * the operating system's CSPRNG through Web Crypto, available in Node ≥ 20 and browsers).
  */
-import { InvalidArgumentError, Rng } from '@trustvision/core-tensor';
+import { InvalidArgumentError, Rng, SecureRandom, secureRandom } from '@trustvision/core-tensor';
 
 export interface RandomSource {
   /** n independent standard normal draws. */
@@ -14,70 +14,8 @@ export interface RandomSource {
   int(n: number): number;
 }
 
-interface WebCryptoLike {
-  getRandomValues<T extends ArrayBufferView>(array: T): T;
-}
-
-function webCrypto(): WebCryptoLike {
-  const c = (globalThis as { crypto?: WebCryptoLike }).crypto;
-  if (!c || typeof c.getRandomValues !== 'function')
-    throw new InvalidArgumentError(
-      'rng',
-      'no Web Crypto',
-      'a platform with crypto.getRandomValues, or an explicit seed/rng',
-      'Pass { seed } or { rng } to draw keys without a CSPRNG',
-    );
-  return c;
-}
-
-/** Randomness from the platform CSPRNG (`crypto.getRandomValues`), buffered. Not reproducible by design. */
-export class SecureRandom implements RandomSource {
-  private readonly crypto = webCrypto();
-  private readonly buf = new Uint32Array(16384);
-  private pos = this.buf.length;
-
-  private next(): number {
-    if (this.pos >= this.buf.length) {
-      this.crypto.getRandomValues(this.buf);
-      this.pos = 0;
-    }
-    return this.buf[this.pos++];
-  }
-
-  /**
-   * Standard normals by Marsaglia's polar method on 32-bit uniforms in (−1, 1): u·√(−2 ln s / s), v·√(−2 ln s / s)
-   * with s = u² + v² ∈ (0, 1). 32 bits per coordinate is ample for key directions.
-   */
-  normalArray(n: number): Float64Array {
-    const out = new Float64Array(n);
-    this.normalInto(out, 0, n);
-    return out;
-  }
-
-  normalInto(out: Float64Array, offset: number, n: number): void {
-    const scale = 2 / 4294967296;
-    const end = offset + n;
-    for (let i = offset; i < end;) {
-      const u = (this.next() + 0.5) * scale - 1;
-      const v = (this.next() + 0.5) * scale - 1;
-      const q = u * u + v * v;
-      if (q >= 1) continue;
-      const f = Math.sqrt((-2 * Math.log(q)) / q);
-      out[i++] = u * f;
-      if (i < end) out[i++] = v * f;
-    }
-  }
-
-  int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) throw new InvalidArgumentError('n', n, 'an integer in [1, 2^32]');
-    // rejection sampling: no modulo bias
-    const limit = 2 ** 32 - (2 ** 32 % n);
-    for (;;) {
-      const x = this.next();
-      if (x < limit) return x % n;
-    }
-  }
-}
+/** The platform CSPRNG source (core-tensor's; re-exported here for SlerpFace users). */
+export { SecureRandom };
 
 export interface RandomOptions {
   /** A seed for core-tensor's Philox generator: reproducible keys and masks (tests, experiments). */
@@ -95,8 +33,5 @@ export function randomSource(options: RandomOptions = {}): RandomSource {
     return options.rng;
   }
   if (options.seed !== undefined) return Rng.from(options.seed);
-  return (shared ??= new SecureRandom());
+  return secureRandom();
 }
-
-/** One buffered CSPRNG source per process (creating one per call would refill a 64 KiB buffer every time). */
-let shared: SecureRandom | undefined;
