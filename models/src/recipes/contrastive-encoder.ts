@@ -8,18 +8,10 @@
  * recipe copies it and its committed card, checking the sha256. `contrastiveEncoderCard` drafts the card from a new
  * training log after retraining (`/usr/bin/python3 models/python/contrastive_encoder.py --out DIR`).
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  ModelCardError,
-  cardPathFor,
-  draftModelCard,
-  parseModelCard,
-  sha256Hex,
-  writeFileAtomic,
-  type ModelCard,
-} from '@trustvision/core-tensor';
+import { draftModelCard, type ModelCard } from '@trustvision/core-tensor';
 import type { BuiltModel, Recipe } from '../build.js';
+import { copyCommittedModel } from './prebuilt.js';
 import { modelsRoot } from './fashion-classifier.js';
 
 export const CONTRASTIVE_ENCODER = 'contrastive-encoder';
@@ -121,24 +113,11 @@ export async function buildContrastiveEncoder(
   options: { modelsRoot?: string; log?: (line: string) => void } = {},
 ): Promise<BuiltModel> {
   const files = contrastiveEncoderPaths(options.modelsRoot);
-  mkdirSync(outDir, { recursive: true });
-  const dest = path.join(outDir, FILE);
-  const card = parseModelCard(readFileSync(files.card, 'utf8'));
-  const bytes = new Uint8Array(readFileSync(files.prebuilt));
-  const got = await sha256Hex(bytes);
-  if (got !== card.sha256)
-    throw new ModelCardError(
-      'sha256',
-      got,
-      card.sha256,
-      `${files.prebuilt} is not the model models/cards/${CONTRASTIVE_ENCODER}.card.json describes`,
-    );
-  copyFileSync(files.prebuilt, dest);
-  await writeFileAtomic(cardPathFor(dest), new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n'));
-  options.log?.(
-    `${CONTRASTIVE_ENCODER}: copied the committed stand-in (${bytes.length} bytes, sha256 ${got.slice(0, 12)}…)`,
+  return copyCommittedModel(
+    { name: CONTRASTIVE_ENCODER, prebuilt: files.prebuilt, card: files.card },
+    outDir,
+    options.log,
   );
-  return { path: dest, card };
 }
 
 export const contrastiveEncoderRecipe: Recipe = {

@@ -12,17 +12,15 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  ModelCardError,
   TrustVisionError,
   cardPathFor,
   draftModelCard,
-  parseModelCard,
-  sha256Hex,
   writeFileAtomic,
   type ModelCard,
 } from '@trustvision/core-tensor';
 import { paths } from '../assets.js';
 import type { BuiltModel, Recipe } from '../build.js';
+import { copyCommittedModel } from './prebuilt.js';
 
 export const FASHION_CLASSIFIER = 'fashion-classifier';
 const FILE = `${FASHION_CLASSIFIER}.onnx`;
@@ -240,22 +238,8 @@ export async function buildFashionClassifier(
   mkdirSync(outDir, { recursive: true });
   const dest = path.join(outDir, FILE);
 
-  if (!options.retrain) {
-    const card = parseModelCard(readFileSync(files.card, 'utf8'));
-    const bytes = new Uint8Array(readFileSync(files.prebuilt));
-    const got = await sha256Hex(bytes);
-    if (got !== card.sha256)
-      throw new ModelCardError(
-        'sha256',
-        got,
-        card.sha256,
-        `${files.prebuilt} is not the model models/cards/${FASHION_CLASSIFIER}.card.json describes`,
-      );
-    copyFileSync(files.prebuilt, dest);
-    await writeCard(dest, card);
-    log(`${FASHION_CLASSIFIER}: copied the committed stand-in (${bytes.length} bytes, sha256 ${got.slice(0, 12)}…)`);
-    return { path: dest, card };
-  }
+  if (!options.retrain)
+    return copyCommittedModel({ name: FASHION_CLASSIFIER, prebuilt: files.prebuilt, card: files.card }, outDir, log);
 
   const python = findPython(options.python);
   const data = options.data ?? paths.fashionMnist();

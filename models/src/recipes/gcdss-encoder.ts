@@ -10,18 +10,10 @@
  * copies it and its committed card, checking the sha256. `gcdssEncoderCard` drafts the card from a new training log
  * after retraining (`/usr/bin/python3 models/python/gcdss_encoder.py --out DIR`).
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  ModelCardError,
-  cardPathFor,
-  draftModelCard,
-  parseModelCard,
-  sha256Hex,
-  writeFileAtomic,
-  type ModelCard,
-} from '@trustvision/core-tensor';
+import { draftModelCard, type ModelCard } from '@trustvision/core-tensor';
 import type { BuiltModel, Recipe } from '../build.js';
+import { copyCommittedModel } from './prebuilt.js';
 import { modelsRoot } from './fashion-classifier.js';
 
 export const GCDSS_ENCODER = 'gcdss-encoder';
@@ -149,22 +141,7 @@ export async function buildGcdssEncoder(
   options: { modelsRoot?: string; log?: (line: string) => void } = {},
 ): Promise<BuiltModel> {
   const files = gcdssEncoderPaths(options.modelsRoot);
-  mkdirSync(outDir, { recursive: true });
-  const dest = path.join(outDir, FILE);
-  const card = parseModelCard(readFileSync(files.card, 'utf8'));
-  const bytes = new Uint8Array(readFileSync(files.prebuilt));
-  const got = await sha256Hex(bytes);
-  if (got !== card.sha256)
-    throw new ModelCardError(
-      'sha256',
-      got,
-      card.sha256,
-      `${files.prebuilt} is not the model models/cards/${GCDSS_ENCODER}.card.json describes`,
-    );
-  copyFileSync(files.prebuilt, dest);
-  await writeFileAtomic(cardPathFor(dest), new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n'));
-  options.log?.(`${GCDSS_ENCODER}: copied the committed stand-in (${bytes.length} bytes, sha256 ${got.slice(0, 12)}…)`);
-  return { path: dest, card };
+  return copyCommittedModel({ name: GCDSS_ENCODER, prebuilt: files.prebuilt, card: files.card }, outDir, options.log);
 }
 
 export const gcdssEncoderRecipe: Recipe = {

@@ -13,18 +13,10 @@
  * models/prebuilt with the training log; the recipes copy them with their committed cards, checking the sha256.
  * `id3FmnistCards` drafts the three cards from a new log after retraining.
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  ModelCardError,
-  cardPathFor,
-  draftModelCard,
-  parseModelCard,
-  sha256Hex,
-  writeFileAtomic,
-  type ModelCard,
-} from '@trustvision/core-tensor';
+import { draftModelCard, type ModelCard } from '@trustvision/core-tensor';
 import type { BuiltModel, Recipe } from '../build.js';
+import { copyCommittedModel } from './prebuilt.js';
 import { modelsRoot } from './fashion-classifier.js';
 
 export const ID3_FMNIST_DENOISER = 'id3-fmnist-denoiser';
@@ -128,7 +120,7 @@ export async function id3FmnistCard(name: Id3FmnistModel, bytes: Uint8Array, log
       (log.args.limit ? ` (first ${log.args.limit} only)` : '') +
       '; the identity of an image is the item itself (its un-augmented embedding), class labels are not used',
     method:
-      `${command} (PyTorch ${log.versions.torch}, Python ${log.versions.python}, CPU, ${log.args.threads} thread, seed ${log.seed}; ` +
+      `${command} (PyTorch ${log.versions.torch}, Python ${log.versions.python}, CPU, ${log.args.threads} thread${log.args.threads === 1 ? '' : 's'}, seed ${log.seed}; ` +
       `${stopped} of a ${log.args.steps}-step schedule, batch ${log.args.batch}; ${log.optimiser}; loss ${log.loss}; ` +
       'torch.onnx.export opset 17, dynamic batch, contract in metadata_props)',
   };
@@ -250,22 +242,7 @@ export async function buildId3Fmnist(
   options: { modelsRoot?: string; log?: (line: string) => void } = {},
 ): Promise<BuiltModel> {
   const files = id3FmnistPaths(options.modelsRoot);
-  mkdirSync(outDir, { recursive: true });
-  const dest = path.join(outDir, `${name}.onnx`);
-  const card = parseModelCard(readFileSync(files.card(name), 'utf8'));
-  const bytes = new Uint8Array(readFileSync(files.prebuilt(name)));
-  const got = await sha256Hex(bytes);
-  if (got !== card.sha256)
-    throw new ModelCardError(
-      'sha256',
-      got,
-      card.sha256,
-      `${files.prebuilt(name)} is not the model models/cards/${name}.card.json describes`,
-    );
-  copyFileSync(files.prebuilt(name), dest);
-  await writeFileAtomic(cardPathFor(dest), new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n'));
-  options.log?.(`${name}: copied the committed stand-in (${bytes.length} bytes, sha256 ${got.slice(0, 12)}…)`);
-  return { path: dest, card };
+  return copyCommittedModel({ name, prebuilt: files.prebuilt(name), card: files.card(name) }, outDir, options.log);
 }
 
 const recipe = (name: Id3FmnistModel, description: string): Recipe => ({

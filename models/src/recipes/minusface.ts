@@ -17,19 +17,10 @@
  * `npm run models` builds the generator and the recogniser into the models cache (copying the committed ONNX and
  * card, checking the sha256); the evaluation reads the baseline and the attacker from models/prebuilt directly.
  */
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  ModelCardError,
-  cardPathFor,
-  draftModelCard,
-  parseModelCard,
-  sha256Hex,
-  writeFileAtomic,
-  type ModelCard,
-  type ModelCardIO,
-} from '@trustvision/core-tensor';
+import { draftModelCard, type ModelCard, type ModelCardIO } from '@trustvision/core-tensor';
 import type { BuiltModel, Recipe } from '../build.js';
+import { copyCommittedModel } from './prebuilt.js';
 import { modelsRoot } from './fashion-classifier.js';
 
 export const MINUSFACE_MODELS = [
@@ -221,21 +212,7 @@ export async function minusfaceCard(
 /** Copies one committed stand-in and its committed card into `outDir`, checking that they agree. */
 export async function buildMinusFace(name: MinusFaceModel, outDir: string, root?: string): Promise<BuiltModel> {
   const files = minusfacePaths(name, root);
-  mkdirSync(outDir, { recursive: true });
-  const dest = path.join(outDir, `${name}.onnx`);
-  const card = parseModelCard(readFileSync(files.card, 'utf8'));
-  const bytes = new Uint8Array(readFileSync(files.prebuilt));
-  const got = await sha256Hex(bytes);
-  if (got !== card.sha256)
-    throw new ModelCardError(
-      'sha256',
-      got,
-      card.sha256,
-      `${files.prebuilt} is not the model models/cards/${name}.card.json describes`,
-    );
-  copyFileSync(files.prebuilt, dest);
-  await writeFileAtomic(cardPathFor(dest), new TextEncoder().encode(JSON.stringify(card, null, 2) + '\n'));
-  return { path: dest, card };
+  return copyCommittedModel({ name, prebuilt: files.prebuilt, card: files.card }, outDir);
 }
 
 export const minusfaceGeneratorRecipe: Recipe = {
