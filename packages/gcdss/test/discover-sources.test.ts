@@ -11,10 +11,8 @@ import {
   CorruptFileError,
   DTypeError,
   FileNotFoundError,
-  GraphBuilder,
   InvalidArgumentError,
   ShapeError,
-  attr,
   createSession,
   tensor,
   writeImage,
@@ -23,16 +21,10 @@ import {
 } from '@trustvision/core-tensor';
 import { SamMaskGenerator, discover, evaluateLabelDirs, readMaskSet, writeLabelPng } from '../src/index.js';
 import { decoderModel, encoderModel } from './sam-models.js';
+import { avgColourModel, quadrantScene } from './quadrant-scenes.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'gcdss-sources-'));
 const S = 24;
-const COLOURS = [
-  [230, 30, 30],
-  [30, 200, 40],
-  [40, 50, 220],
-  [220, 210, 30],
-  [200, 40, 210],
-];
 const labeled = path.join(root, 'labeled');
 const unlabeled = path.join(root, 'unlabeled');
 const gtDir = path.join(root, 'gt');
@@ -40,30 +32,7 @@ const masksNpz = path.join(root, 'masks-npz');
 const masksPng = path.join(root, 'masks-png');
 const modelPath = path.join(root, 'features.onnx');
 
-function avgColourModel(): Uint8Array {
-  const g = new GraphBuilder('avg-colour');
-  const x = g.input('pixels', 'float32', ['batch', 3, 'h', 'w']);
-  const [pool] = g.op('GlobalAveragePool', [x]);
-  const [flat] = g.op('Flatten', [pool], { axis: attr.i(1) });
-  g.output(flat, 'float32', ['batch', 3], 'features');
-  return g.toBytes();
-}
-
-/** Quadrant scenes; a little texture so that pixel colours vary inside a quadrant. */
-function scene(classes: number[]): { rgb: Uint8Array; gt: Uint8Array } {
-  const rgb = new Uint8Array(S * S * 3);
-  const gt = new Uint8Array(S * S);
-  for (let y = 0; y < S; y++)
-    for (let x = 0; x < S; x++) {
-      const c = classes[(y < S / 2 ? 0 : 2) + (x < S / 2 ? 0 : 1)];
-      gt[y * S + x] = c;
-      rgb.set(
-        COLOURS[c].map((v) => v + ((x * 7 + y * 3) % 9) - 4),
-        (y * S + x) * 3,
-      );
-    }
-  return { rgb, gt };
-}
+const scene = (classes: number[]) => quadrantScene(S, classes, true);
 
 /** The four quadrants as masks [4, S, S], uint8. */
 function quadrantMasks(): Uint8Array {

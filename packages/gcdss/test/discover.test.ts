@@ -11,54 +11,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expectRejects } from '@trustvision/jest-preset/expect-errors';
-import {
-  FileNotFoundError,
-  GraphBuilder,
-  InvalidArgumentError,
-  ShapeError,
-  attr,
-  writeImage,
-} from '@trustvision/core-tensor';
+import { FileNotFoundError, InvalidArgumentError, ShapeError, writeImage } from '@trustvision/core-tensor';
 import { discover, evaluateLabelDirs, readLabelPng, writeLabelPng } from '../src/index.js';
+import { avgColourModel, quadrantScene } from './quadrant-scenes.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(__dirname, '../dist/esm/cli.js');
 const root = mkdtempSync(path.join(os.tmpdir(), 'gcdss-discover-'));
 const S = 24; // image side; quadrants of 12×12
-const COLOURS = [
-  [230, 30, 30],
-  [30, 200, 40],
-  [40, 50, 220],
-  [220, 210, 30],
-  [200, 40, 210], // class 4: novel
-];
 const labeled = path.join(root, 'labeled');
 const unlabeled = path.join(root, 'unlabeled');
 const gtDir = path.join(root, 'gt'); // ground truth of the unlabelled images (for evaluation only)
 const modelPath = path.join(root, 'features.onnx');
 
-/** pixels [B, 3, h, w] → GlobalAveragePool → Flatten → features [B, 3] */
-function avgColourModel(): Uint8Array {
-  const g = new GraphBuilder('avg-colour');
-  const x = g.input('pixels', 'float32', ['batch', 3, 'h', 'w']);
-  const [pool] = g.op('GlobalAveragePool', [x]);
-  const [flat] = g.op('Flatten', [pool], { axis: attr.i(1) });
-  g.output(flat, 'float32', ['batch', 3], 'features');
-  return g.toBytes();
-}
-
-/** An image whose quadrants (top-left, top-right, bottom-left, bottom-right) have the given classes. */
-function scene(classes: number[]): { rgb: Uint8Array; gt: Uint8Array } {
-  const rgb = new Uint8Array(S * S * 3);
-  const gt = new Uint8Array(S * S);
-  for (let y = 0; y < S; y++)
-    for (let x = 0; x < S; x++) {
-      const c = classes[(y < S / 2 ? 0 : 2) + (x < S / 2 ? 0 : 1)];
-      gt[y * S + x] = c;
-      rgb.set(COLOURS[c], (y * S + x) * 3);
-    }
-  return { rgb, gt };
-}
+const scene = (classes: number[]) => quadrantScene(S, classes);
 
 /** Files other than the cache in `dir` (none when it does not exist). */
 const outputs = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : []);
