@@ -100,22 +100,55 @@ async function open(model: string | Uint8Array, options: ModelOptions, fallback:
   return { session, name };
 }
 
-/** The generator g (192 → 192 channels on the DCT representation). Create with `GeneratorModel.create`. */
-export class GeneratorModel {
+/**
+ * What both model adapters share: the session (closed by `dispose`, a DisposedError after that), the model's name, and
+ * the input and output the contract check chose.
+ */
+abstract class ContractModel {
   private session: Session | undefined;
   readonly name: string;
   readonly inputName: string;
   readonly outputName: string;
+
+  protected constructor(
+    private readonly kind: string,
+    session: Session,
+    name: string,
+    input: IOInfo,
+    output: IOInfo,
+  ) {
+    this.session = session;
+    this.name = name;
+    this.inputName = input.name;
+    this.outputName = output.name;
+  }
+
+  /** The device running the model. */
+  get device(): string {
+    return this.live().device;
+  }
+
+  protected live(): Session {
+    if (!this.session) throw new DisposedError(`${this.kind} '${this.name}'`);
+    return this.session;
+  }
+
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    if (s) await s.dispose();
+  }
+}
+
+/** The generator g (192 → 192 channels on the DCT representation). Create with `GeneratorModel.create`. */
+export class GeneratorModel extends ContractModel {
   /** Image height the model requires, when fixed by the model. */
   readonly height: number | undefined;
   /** Image width the model requires, when fixed by the model. */
   readonly width: number | undefined;
 
   private constructor(session: Session, name: string, input: IOInfo, output: IOInfo) {
-    this.session = session;
-    this.name = name;
-    this.inputName = input.name;
-    this.outputName = output.name;
+    super('GeneratorModel', session, name, input, output);
     this.height = fixed(input.shape?.[2]);
     this.width = fixed(input.shape?.[3]);
   }
@@ -141,16 +174,6 @@ export class GeneratorModel {
       await session.dispose();
       throw e;
     }
-  }
-
-  /** The device running the model. */
-  get device(): string {
-    return this.live().device;
-  }
-
-  private live(): Session {
-    if (!this.session) throw new DisposedError(`GeneratorModel '${this.name}'`);
-    return this.session;
   }
 
   /** Throws ShapeError(param) when the model fixes a size and H×W differs. */
@@ -183,20 +206,10 @@ export class GeneratorModel {
       if (!Number.isFinite(d[i])) throw new NonFiniteError(`output '${this.outputName}'`, i, d[i]);
     return d;
   }
-
-  async dispose(): Promise<void> {
-    const s = this.session;
-    this.session = undefined;
-    if (s) await s.dispose();
-  }
 }
 
 /** The deployed recogniser f_p (X_p → identity embedding). Create with `RecognizerModel.create`. */
-export class RecognizerModel {
-  private session: Session | undefined;
-  readonly name: string;
-  readonly inputName: string;
-  readonly outputName: string;
+export class RecognizerModel extends ContractModel {
   /** Input channels: 3K (3 unless trained on K duplicated permutations); undefined when symbolic. */
   readonly channels: number | undefined;
   readonly height: number | undefined;
@@ -205,10 +218,7 @@ export class RecognizerModel {
   readonly dim: number | undefined;
 
   private constructor(session: Session, name: string, input: IOInfo, output: IOInfo) {
-    this.session = session;
-    this.name = name;
-    this.inputName = input.name;
-    this.outputName = output.name;
+    super('RecognizerModel', session, name, input, output);
     this.channels = fixed(input.shape?.[1]);
     this.height = fixed(input.shape?.[2]);
     this.width = fixed(input.shape?.[3]);
@@ -239,15 +249,6 @@ export class RecognizerModel {
     }
   }
 
-  get device(): string {
-    return this.live().device;
-  }
-
-  private live(): Session {
-    if (!this.session) throw new DisposedError(`RecognizerModel '${this.name}'`);
-    return this.session;
-  }
-
   /** Raw (un-normalised) embeddings of x float32 [n, C, H, W] (flat), as one flat [n, D] array and D. */
   async run(x: Float32Array, n: number, C: number, H: number, W: number): Promise<{ data: Float32Array; dim: number }> {
     const s = this.live();
@@ -271,11 +272,5 @@ export class RecognizerModel {
     for (let i = 0; i < d.length; i++)
       if (!Number.isFinite(d[i])) throw new NonFiniteError(`output '${this.outputName}'`, i, d[i]);
     return { data: d, dim: y.shape[1] };
-  }
-
-  async dispose(): Promise<void> {
-    const s = this.session;
-    this.session = undefined;
-    if (s) await s.dispose();
   }
 }
